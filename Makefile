@@ -1,0 +1,51 @@
+# Entry points (users, CI and docs rely on these names).
+SHELL := /bin/bash
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
+export ANSIBLE_PYTHON_INTERPRETER := $(PY)
+export ANSIBLE_HOME := $(VENV)/ansible-home
+LOCALCLOUD := python3 localcloud/run.py
+
+.PHONY: setup test demo localcloud localcloud-stop localcloud-status bench sanity units integration lint docs-check clean
+
+setup:  ## create .venv, install pinned tools + Debian packages, link the collection
+	bash hacking/setup.sh
+
+test:  ## every gate and test; ends with "N passed, N failed"
+	$(PY) hacking/run_tests.py
+
+sanity:
+	$(PY) hacking/run_tests.py --only sanity
+
+units:
+	$(PY) hacking/run_tests.py --only units
+
+integration:
+	$(PY) hacking/run_tests.py --only integration
+
+lint:
+	$(PY) hacking/run_tests.py --only lint
+
+docs-check:
+	$(PY) hacking/run_tests.py --only docs
+
+demo: localcloud  ## start the local cloud and run playbooks/demo.yml against it
+	OS_CLIENT_CONFIG_FILE=$(CURDIR)/.localcloud/clouds.yaml K8S_AUTH_KUBECONFIG=$(CURDIR)/.localcloud/kubeconfig \
+	  ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo.yml
+
+localcloud:
+	$(LOCALCLOUD) start
+
+localcloud-stop:
+	$(LOCALCLOUD) stop
+
+localcloud-status:
+	$(LOCALCLOUD) status
+
+bench: localcloud
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf .tmp tests/output *.tar.gz
