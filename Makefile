@@ -32,6 +32,7 @@ docs-check:
 	$(PY) hacking/run_tests.py --only docs
 
 demo: localcloud  ## start the local cloud and run playbooks/demo.yml against it
+	$(PY) hacking/demo_seed.py
 	OS_CLIENT_CONFIG_FILE=$(CURDIR)/.localcloud/clouds.yaml K8S_AUTH_KUBECONFIG=$(CURDIR)/.localcloud/kubeconfig \
 	  ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo.yml
 

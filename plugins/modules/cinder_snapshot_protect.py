@@ -1,0 +1,334 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: cinder_snapshot_protect
+short_description: Protect Cinder volumes with snapshots, restore them to new volumes, delete the protection
+version_added: 0.1.0
+description:
+  - Protects a Cinder volume with a snapshot (O(state=present)), restores a protection to a new volume
+    (O(state=restored)) and removes it (O(state=absent)).
+  - A protection is identified by the volume and O(snapshot_name) together, never by the snapshot name alone
+    across the project, so two volumes can each have a C(daily) protection.
+  - With O(retain) the protection rotates for periodic runs (AWX schedules) - each run adds a snapshot named
+    C(<snapshot_name>-<UTC timestamp>) and removes the oldest ones this collection created beyond O(retain).
+    Snapshots this collection did not create are never touched.
+  - One task can protect many volumes (O(volumes), O(volume_metadata) or O(query)) with bounded concurrency.
+    Each volume's result is returned; a failing volume fails the task without undoing or hiding the others.
+  - A snapshot that goes to C(error) is removed before the task fails. Check mode predicts C(changed) exactly
+    and touches nothing.
+author:
+  - dataprotection.openstack contributors (@dataprotection)
+extends_documentation_fragment:
+  - dataprotection.openstack.openstack
+  - dataprotection.openstack.wait
+attributes:
+  check_mode:
+    support: full
+    description: Predicts C(changed) exactly; nothing is created or deleted.
+  diff_mode:
+    support: full
+    description: Shows the protection's snapshots before and after.
+options:
+  volume:
+    description:
+      - Name or id of the volume to protect. Names must be unique in the project; pass the id otherwise.
+      - Exactly one of O(volume), O(volumes), O(volume_metadata) or O(query) is required.
+    type: str
+  volumes:
+    description:
+      - Names or ids of several volumes to protect in one task (bulk).
+    type: list
+    elements: str
+  volume_metadata:
+    description:
+      - Protect every volume of the project whose metadata contains all these key/value pairs (bulk).
+    type: dict
+  query:
+    description:
+      - A JMESPath expression over the project's volumes (a list of dicts with C(id), C(name), C(status),
+        C(size), C(availability_zone), C(volume_type), C(metadata)); every volume it returns is protected (bulk).
+      - For example V([?metadata.backup=='daily']).
+    type: str
+  snapshot_name:
+    description:
+      - Name of the protection. Without O(retain) the snapshot has exactly this name.
+    type: str
+    required: true
+  description:
+    description:
+      - Description of the snapshot.
+    type: str
+  force:
+    description:
+      - Snapshot the volume even when it is C(in-use) (attached). Cinder refuses an attached volume otherwise.
+    type: bool
+    default: false
+  metadata:
+    description:
+      - Metadata to set on new snapshots. The collection adds C(dataprotection_managed) and
+        C(dataprotection_protection).
+    type: dict
+  state:
+    description:
+      - V(present) ensures the protection exists (a new snapshot each run when O(retain) is set, unless O(min_age)
+        says the newest is recent enough).
+      - V(absent) removes the protection's snapshots (the one named O(snapshot_name) and the collection's rotated
+        ones).
+      - V(restored) ensures a volume named O(restore_name) created from the newest snapshot of the protection
+        exists.
+    type: str
+    choices: [present, absent, restored]
+    default: present
+  retain:
+    description:
+      - Keep the newest N snapshots of this protection that the collection created; older ones are deleted.
+      - Turns on rotation - every run creates a new timestamped snapshot (see O(min_age)).
+    type: int
+  min_age:
+    description:
+      - With O(retain), skip the new snapshot when the newest one of the protection is younger than this many
+        seconds. Makes scheduled runs idempotent within the period.
+    type: int
+  restore_name:
+    description:
+      - Name of the volume to create from the snapshot. Required with O(state=restored).
+      - If a volume of that name exists and was created from this snapshot, nothing changes; if it came from
+        elsewhere the task fails.
+    type: str
+  restore_description:
+    description:
+      - Description of the restored volume.
+    type: str
+  restore_availability_zone:
+    description:
+      - Availability zone of the restored volume. Default - the zone of the protected volume.
+    type: str
+  restore_volume_type:
+    description:
+      - Volume type of the restored volume. Default - chosen by Cinder from the snapshot.
+    type: str
+  concurrency:
+    description:
+      - How many volumes are protected at once in bulk mode.
+    type: int
+    default: 8
+notes:
+  - Cinder cannot delete a volume that still has snapshots; remove the protection (O(state=absent)) first.
+seealso:
+  - module: openstack.cloud.volume_snapshot
+'''
+
+EXAMPLES = r'''
+- name: Protect a volume (idempotent)
+  dataprotection.openstack.cinder_snapshot_protect:
+    cloud: mycloud
+    volume: db-data
+    snapshot_name: before-upgrade
+    description: taken before the 2.0 upgrade
+
+- name: Protect an attached volume
+  dataprotection.openstack.cinder_snapshot_protect:
+    cloud: mycloud
+    volume: db-data
+    snapshot_name: nightly
+    force: true
+
+- name: Nightly rotation from an AWX schedule - keep 7, at most one per 20 hours
+  dataprotection.openstack.cinder_snapshot_protect:
+    volume_metadata:
+      backup: daily
+    snapshot_name: nightly
+    retain: 7
+    min_age: 72000
+
+- name: Protect every volume a JMESPath query selects
+  dataprotection.openstack.cinder_snapshot_protect:
+    cloud: mycloud
+    query: "[?size > `10` && status=='in-use']"
+    snapshot_name: weekly
+    force: true
+    concurrency: 16
+
+- name: Restore the protection to a new volume in another zone
+  dataprotection.openstack.cinder_snapshot_protect:
+    cloud: mycloud
+    volume: db-data
+    snapshot_name: before-upgrade
+    state: restored
+    restore_name: db-data-restored
+    restore_availability_zone: nova2
+  register: restore
+
+- name: Show which volume replaced which
+  ansible.builtin.debug:
+    var: restore.resource_map
+
+- name: Remove the protection
+  dataprotection.openstack.cinder_snapshot_protect:
+    cloud: mycloud
+    volume: db-data
+    snapshot_name: before-upgrade
+    state: absent
+'''
+
+RETURN = r'''
+snapshot:
+  description: The protection's snapshot (the newest with O(retain)); with check mode a planned one has
+    C(status=(would be created)). C(null) after O(state=absent).
+  returned: single volume
+  type: dict
+  contains:
+    id:
+      description: Snapshot id.
+      type: str
+    name:
+      description: Snapshot name.
+      type: str
+    status:
+      description: Cinder status.
+      type: str
+    volume_id:
+      description: The protected volume.
+      type: str
+    size:
+      description: Size in GiB.
+      type: int
+    created_at:
+      description: Creation time.
+      type: str
+    metadata:
+      description: Snapshot metadata.
+      type: dict
+volume:
+  description: The protected volume (id, name, status, size, availability_zone, volume_type, metadata, attachments).
+  returned: single volume
+  type: dict
+snapshots:
+  description: Bulk mode - one entry per volume with C(volume_ref), C(volume), C(snapshot), C(changed), C(failed),
+    C(msg) (when failed), C(deleted).
+  returned: bulk
+  type: list
+  elements: dict
+deleted:
+  description: Ids of snapshots deleted (state absent, retention, or an errored snapshot replaced).
+  returned: always
+  type: list
+  elements: str
+skipped:
+  description: With O(retain) - true when O(min_age) skipped the new snapshot.
+  returned: when O(retain) is set
+  type: bool
+restored:
+  description: The volume restored from the snapshot.
+  returned: O(state=restored)
+  type: dict
+resource_map:
+  description: Original volume id -> restored volume id (C(null) in check mode before creation).
+  returned: O(state=restored)
+  type: dict
+  sample: {"1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa": "7d3c1b2e-2222-4f5a-8e6d-2a1b3c4d5e6f"}
+'''
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
+    CinderSnapshotDriver,
+    volume_view,
+)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.selection import select_resources
+
+BULK_OPTIONS = ('volumes', 'volume_metadata', 'query')
+
+
+class CinderSnapshotProtectModule(ProtectionModule):
+    argument_spec = dict(
+        volume=dict(type='str'),
+        volumes=dict(type='list', elements='str'),
+        volume_metadata=dict(type='dict'),
+        query=dict(type='str'),
+        snapshot_name=dict(type='str', required=True),
+        description=dict(type='str'),
+        force=dict(type='bool', default=False),
+        metadata=dict(type='dict'),
+        state=dict(type='str', default='present', choices=['present', 'absent', 'restored']),
+        retain=dict(type='int'),
+        min_age=dict(type='int'),
+        restore_name=dict(type='str'),
+        restore_description=dict(type='str'),
+        restore_availability_zone=dict(type='str'),
+        restore_volume_type=dict(type='str'),
+        concurrency=dict(type='int', default=8),
+    )
+    module_kwargs = dict(
+        required_one_of=[('volume',) + BULK_OPTIONS],
+        mutually_exclusive=[('volume',) + BULK_OPTIONS],
+        required_if=[('state', 'restored', ['restore_name', 'volume'])],
+    )
+
+    def run(self):
+        p = self.params
+        if p['retain'] is not None and p['retain'] < 1:
+            raise ProtectionError('retain must be >= 1, got %s' % p['retain'])
+        if p['min_age'] is not None and p['retain'] is None:
+            raise ProtectionError('min_age applies to rotating protections: set retain as well')
+        if p['concurrency'] < 1:
+            raise ProtectionError('concurrency must be >= 1, got %s' % p['concurrency'])
+        driver = CinderSnapshotDriver(self.conn, **self.wait_options())
+        options = dict((k, p[k]) for k in ('description', 'force', 'metadata', 'retain', 'min_age', 'restore_name',
+                                           'restore_description', 'restore_availability_zone',
+                                           'restore_volume_type'))
+        if p['volume'] is None:
+            return self.run_bulk(driver, options)
+        name, dry_run = p['snapshot_name'], self.check_mode
+        if p['state'] == 'present':
+            result = driver.protect(p['volume'], name, options, dry_run=dry_run)
+        elif p['state'] == 'absent':
+            result = driver.delete(p['volume'], name, dry_run=dry_run)
+        else:
+            result = driver.restore(p['volume'], name, options, dry_run=dry_run)
+        data = result.as_dict()
+        before, after = data.pop('before', None), data.pop('after', None)
+        data.setdefault('deleted', [])
+        return diff_result(data, before, after, self.want_diff)
+
+    def run_bulk(self, driver, options):
+        p = self.params
+        if p['state'] == 'restored':
+            raise ProtectionError('state=restored takes a single volume')
+        volumes = driver.list_volumes()
+        selected = select_resources(volumes, view=volume_view, names=p['volumes'], metadata=p['volume_metadata'],
+                                    query=p['query'], kind='volume')
+        if p['state'] == 'present':
+            driver.prefetch_snapshots([v.id for v in selected])
+            entries = driver.protect_many(selected, p['snapshot_name'], options, concurrency=p['concurrency'],
+                                          dry_run=self.check_mode)
+        else:
+            entries = []
+            for volume in selected:
+                result = driver.delete(volume, p['snapshot_name'], dry_run=self.check_mode)
+                entry = result.as_dict()
+                entry.pop('before', None)
+                entry.pop('after', None)
+                entries.append(dict(entry, failed=False, volume_ref=volume.id))
+        failures = [e for e in entries if e['failed']]
+        result = dict(changed=any(e['changed'] for e in entries), snapshots=entries,
+                      deleted=[d for e in entries for d in e.get('deleted') or []])
+        if failures:
+            raise ProtectionError('%d of %d volumes failed: %s' % (len(failures), len(entries),
+                                                                   '; '.join(e['msg'] for e in failures)), **result)
+        before = dict((e['volume_ref'], 'unchanged' if not e['changed'] else 'absent') for e in entries)
+        after = dict((e['volume_ref'], (e.get('snapshot') or {}).get('name')) for e in entries)
+        return diff_result(result, before, after, self.want_diff)
+
+
+def main():
+    CinderSnapshotProtectModule()()
+
+
+if __name__ == '__main__':
+    main()
