@@ -1,0 +1,494 @@
+"""Background controllers: PV binder + reclaimer, scheduler + kubelet, protection finalizers, namespace termination."""
+
+import copy
+import logging
+import threading
+import time
+
+from . import errors, strategies, util
+from .discovery import BY_NAME
+from .registry import TERMINAL_POD_PHASES
+
+LOG = logging.getLogger('k8s_emulator')
+
+ANN_BIND_COMPLETED = 'pv.kubernetes.io/bind-completed'
+ANN_BOUND_BY_CONTROLLER = 'pv.kubernetes.io/bound-by-controller'
+ANN_STORAGE_PROVISIONER = 'volume.kubernetes.io/storage-provisioner'
+ANN_BETA_STORAGE_PROVISIONER = 'volume.beta.kubernetes.io/storage-provisioner'
+ANN_FAIL = 'emulator.localcloud/fail'
+ANN_FAIL_MESSAGE = 'emulator.localcloud/fail-message'
+ANN_START_DELAY = 'emulator.localcloud/start-delay'
+CINDER_CSI = 'cinder.csi.openstack.org'
+
+
+def claim_names(pod):
+    """PVC names a pod mounts (spec.volumes[].persistentVolumeClaim.claimName)."""
+    return [v['persistentVolumeClaim']['claimName'] for v in pod['spec'].get('volumes') or []
+            if isinstance(v.get('persistentVolumeClaim'), dict) and v['persistentVolumeClaim'].get('claimName')]
+
+
+def volume_identity(pv):
+    """(driver, volume id) behind a PV: in-tree ``spec.cinder.volumeID`` or CSI ``spec.csi.driver``/``volumeHandle``."""
+    spec = pv.get('spec') or {}
+    if spec.get('cinder'):
+        return 'kubernetes.io/cinder', spec['cinder'].get('volumeID')
+    if spec.get('csi'):
+        return spec['csi'].get('driver'), spec['csi'].get('volumeHandle')
+    source = next((k for k in strategies.PV_SOURCES if spec.get(k) is not None), None)
+    return source, None
+
+
+def _quantity(value):
+    try:
+        return util.parse_quantity(value)[0]
+    except (TypeError, ValueError):
+        return 0
+
+
+class Controllers:
+    """Reconciles the store every ``tick`` seconds and right after each API write."""
+
+    def __init__(self, emulator):
+        self.emu = emulator
+        self.store = emulator.store
+        self.kick = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = None
+        self.started_at = {}
+        self.ip_counter = 10
+        self.pending_hooks = []
+
+    def start(self):
+        """Run in a daemon thread."""
+        self.thread = threading.Thread(target=self._run, name='k8s-emulator-controllers', daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        """Stop the thread."""
+        self.stopping.set()
+        self.kick.set()
+        if self.thread:
+            self.thread.join(timeout=5)
+
+    def _run(self):
+        while not self.stopping.is_set():
+            self.kick.wait(self.emu.config['tick'])
+            self.kick.clear()
+            if self.stopping.is_set() or self.emu.config.get('paused'):
+                continue
+            try:
+                self.reconcile()
+                self.emu.save()
+            except Exception:  # pylint: disable=broad-except
+                LOG.exception('controller pass failed')
+
+    def reconcile(self):
+        """Run passes until nothing changes (bounded), then call reclaim hooks outside the lock."""
+        for _ in range(20):
+            with self.store.lock:
+                changed = any([self._sync_claims(), self._sync_volumes(), self._sync_pods(), self._release_finalizers(),
+                               self._sync_namespaces()])
+            if not changed:
+                break
+        hooks, self.pending_hooks = self.pending_hooks, []
+        for pv in hooks:
+            hook = self.emu.hooks.get('on_pv_delete')
+            if hook:
+                try:
+                    hook(pv)
+                except Exception:  # pylint: disable=broad-except
+                    LOG.exception('on_pv_delete hook failed')
+
+    def _put(self, resource, obj):
+        self.store.put(resource, obj)
+        return True
+
+    # ------------------------------------------------------------ PV controller: claims
+    def _storage_class(self, name):
+        return self.store.get_raw('storageclasses', '', name) if name else None
+
+    def _claim_used_by_pod(self, pvc):
+        ns, name = pvc['metadata']['namespace'], pvc['metadata']['name']
+        return any(name in claim_names(p) for p in self.store.list_raw('pods', ns))
+
+    def _sync_claims(self):
+        changed = False
+        for raw in self.store.list_raw('persistentvolumeclaims'):
+            pvc = copy.deepcopy(raw)
+            phase = pvc['status'].get('phase')
+            volume_name = pvc['spec'].get('volumeName')
+            if volume_name:
+                pv = self.store.get_raw('persistentvolumes', '', volume_name)
+                if phase == 'Bound':
+                    ref = (pv or {}).get('spec', {}).get('claimRef') or {}
+                    if pv is None or (ref.get('uid') and ref['uid'] != pvc['metadata']['uid']):
+                        # Real: "ClaimLost"/"ClaimMisbound": a bound claim whose volume vanished or is bound elsewhere.
+                        pvc['status']['phase'] = 'Lost'
+                        self.emu.record_event(pvc, 'Warning', 'ClaimLost', 'Bound claim has lost its PersistentVolume. Data on the volume is lost!')
+                        changed = self._put('persistentvolumeclaims', pvc) or changed
+                    continue
+                if phase != 'Pending' or pv is None:
+                    if pv is None and phase == 'Pending':
+                        self.emu.record_event(pvc, 'Warning', 'FailedBinding', f'volume "{volume_name}" not found')
+                    continue
+                ref = pv['spec'].get('claimRef')
+                if ref and not self._ref_matches(ref, pvc):
+                    self.emu.record_event(pvc, 'Warning', 'FailedBinding', f'volume "{volume_name}" already bound to a different claim.')
+                    continue
+                mismatch = self._mismatch(pv, pvc)
+                if mismatch:
+                    self.emu.record_event(pvc, 'Warning', 'VolumeMismatch', f'Cannot bind to requested volume "{volume_name}": {mismatch}')
+                    continue
+                changed = self._bind(pvc, copy.deepcopy(pv), by_controller=False) or changed
+                continue
+            if phase != 'Pending' or pvc['metadata'].get('deletionTimestamp'):
+                continue
+            sc = self._storage_class(pvc['spec'].get('storageClassName'))
+            if sc and sc.get('volumeBindingMode') == 'WaitForFirstConsumer' and not self._claim_used_by_pod(pvc):
+                self.emu.record_event(pvc, 'Normal', 'WaitForFirstConsumer', 'waiting for first consumer to be created before binding')
+                continue
+            pv = self._find_volume(pvc)
+            if pv is not None:
+                changed = self._bind(pvc, copy.deepcopy(pv), by_controller=True) or changed
+            elif sc:
+                # Real: the claim is handed to the external provisioner; the emulator provisions nothing.
+                anns = pvc['metadata'].setdefault('annotations', {})
+                if anns.get(ANN_STORAGE_PROVISIONER) != sc['provisioner']:
+                    anns[ANN_STORAGE_PROVISIONER] = sc['provisioner']
+                    anns[ANN_BETA_STORAGE_PROVISIONER] = sc['provisioner']
+                    changed = self._put('persistentvolumeclaims', pvc) or changed
+                self.emu.record_event(pvc, 'Normal', 'ExternalProvisioning',
+                                      f"Waiting for a volume to be created either by the external provisioner '{sc['provisioner']}' "
+                                      'or manually by the system administrator. If volume creation is delayed, please verify that the '
+                                      'provisioner is running and correctly registered.')
+            else:
+                self.emu.record_event(pvc, 'Normal', 'FailedBinding', 'no persistent volumes available for this claim and no storage class is set')
+        return changed
+
+    @staticmethod
+    def _ref_matches(ref, pvc):
+        meta = pvc['metadata']
+        return ref.get('namespace') == meta['namespace'] and ref.get('name') == meta['name'] and ref.get('uid') in (None, '', meta['uid'])
+
+    @staticmethod
+    def _mismatch(pv, pvc):
+        """Why a PV cannot satisfy a claim (checkVolumeSatisfyClaim), or ''."""
+        pv_class, pvc_class = pv['spec'].get('storageClassName') or '', pvc['spec'].get('storageClassName') or ''
+        if pv_class != pvc_class:
+            return 'storageClassName does not match'
+        request = ((pvc['spec'].get('resources') or {}).get('requests') or {}).get('storage')
+        if _quantity((pv['spec'].get('capacity') or {}).get('storage')) < _quantity(request):
+            return 'requested PV is too small'
+        if not set(pvc['spec'].get('accessModes') or []) <= set(pv['spec'].get('accessModes') or []):
+            return 'incompatible accessMode'
+        if (pv['spec'].get('volumeMode') or 'Filesystem') != (pvc['spec'].get('volumeMode') or 'Filesystem'):
+            return 'incompatible volumeMode'
+        return ''
+
+    def _find_volume(self, pvc):
+        """A volume pre-bound to this claim, else the smallest Available matching volume (findBestMatchForClaim)."""
+        from .selection import labels_match  # pylint: disable=import-outside-toplevel
+        best, best_size = None, None
+        selector = (pvc['spec'].get('selector') or {}).get('matchLabels') or {}
+        for pv in self.store.list_raw('persistentvolumes'):
+            if pv['metadata'].get('deletionTimestamp') or self._mismatch(pv, pvc):
+                continue
+            ref = pv['spec'].get('claimRef')
+            if ref:
+                if self._ref_matches(ref, pvc):
+                    return pv
+                continue
+            if pv['status'].get('phase') != 'Available':
+                continue
+            if selector and not labels_match([(k, '=', {v}) for k, v in selector.items()], pv['metadata'].get('labels')):
+                continue
+            size = _quantity(pv['spec']['capacity'].get('storage'))
+            if best is None or size < best_size:
+                best, best_size = pv, size
+        return best
+
+    def _bind(self, pvc, pv, by_controller):
+        meta = pvc['metadata']
+        if not pv['spec'].get('claimRef'):
+            pv['metadata'].setdefault('annotations', {})[ANN_BOUND_BY_CONTROLLER] = 'yes'
+        pv['spec']['claimRef'] = {'kind': 'PersistentVolumeClaim', 'namespace': meta['namespace'], 'name': meta['name'],
+                                  'uid': meta['uid'], 'apiVersion': 'v1', 'resourceVersion': meta['resourceVersion']}
+        pv['status']['phase'] = 'Bound'
+        pv['status']['lastPhaseTransitionTime'] = util.now()
+        self._put('persistentvolumes', pv)
+        anns = meta.setdefault('annotations', {})
+        anns[ANN_BIND_COMPLETED] = 'yes'
+        if by_controller:
+            anns[ANN_BOUND_BY_CONTROLLER] = 'yes'
+        pvc['spec']['volumeName'] = pv['metadata']['name']
+        pvc['status'] = {'phase': 'Bound', 'accessModes': list(pv['spec'].get('accessModes') or []),
+                         'capacity': dict(pv['spec'].get('capacity') or {})}
+        return self._put('persistentvolumeclaims', pvc)
+
+    # ------------------------------------------------------------ PV controller: volumes
+    def _sync_volumes(self):
+        changed = False
+        for raw in self.store.list_raw('persistentvolumes'):
+            pv = copy.deepcopy(raw)
+            phase = pv['status'].get('phase')
+            ref = pv['spec'].get('claimRef')
+            if not ref or not ref.get('uid'):
+                # Unclaimed, or pre-bound to a claim (by name) that has not been bound yet.
+                if phase not in ('Available', 'Failed') or (phase == 'Failed' and not ref):
+                    pv['status']['phase'] = 'Available'
+                    pv['status']['lastPhaseTransitionTime'] = util.now()
+                    changed = self._put('persistentvolumes', pv) or changed
+                continue
+            claim = self.store.get_raw('persistentvolumeclaims', ref.get('namespace', ''), ref.get('name', ''))
+            if claim is None or claim['metadata']['uid'] != ref['uid']:
+                changed = self._released(pv, phase) or changed
+                continue
+            if claim['spec'].get('volumeName') == pv['metadata']['name']:
+                if phase != 'Bound':
+                    pv['status']['phase'] = 'Bound'
+                    pv['status']['lastPhaseTransitionTime'] = util.now()
+                    changed = self._put('persistentvolumes', pv) or changed
+            elif claim['spec'].get('volumeName') and (pv['metadata'].get('annotations') or {}).get(ANN_BOUND_BY_CONTROLLER):
+                # The claim went to another volume: a controller-made claimRef is rolled back.
+                del pv['spec']['claimRef']
+                pv['status']['phase'] = 'Available'
+                changed = self._put('persistentvolumes', pv) or changed
+        return changed
+
+    def _released(self, pv, phase):
+        """The claim is gone (or replaced: different uid). Released PVs are never rebound until claimRef is cleared/rewritten."""
+        if phase not in ('Released', 'Failed'):
+            pv['status']['phase'] = 'Released'
+            pv['status']['lastPhaseTransitionTime'] = util.now()
+            self._put('persistentvolumes', pv)
+            return True
+        if phase == 'Failed' or pv['metadata'].get('deletionTimestamp'):
+            return False
+        policy = pv['spec'].get('persistentVolumeReclaimPolicy', 'Retain')
+        if policy == 'Delete':
+            driver, volume_id = volume_identity(pv)
+            record = {'persistentVolume': pv['metadata']['name'], 'driver': driver, 'volumeID': volume_id, 'time': util.now()}
+            self.emu.reclaimed.append(record)
+            LOG.info('reclaim Delete: PV %s deleted; a real cluster would delete volume %s (%s)', pv['metadata']['name'], volume_id, driver)
+            self.emu.record_event(pv, 'Normal', 'VolumeDelete',
+                                  f'emulator: reclaimPolicy Delete; a real cluster deletes the backing volume {volume_id} ({driver}) now')
+            self.pending_hooks.append(copy.deepcopy(pv))
+            self.emu.registry.delete(BY_NAME['persistentvolumes'], '', pv['metadata']['name'], {})
+            return True
+        if policy == 'Recycle':
+            pv['status']['phase'] = 'Failed'
+            pv['status']['message'] = 'emulator: Recycle is not supported (deprecated upstream)'
+            self.emu.record_event(pv, 'Warning', 'VolumeFailedRecycle', pv['status']['message'])
+            self._put('persistentvolumes', pv)
+            return True
+        return False
+
+    # ------------------------------------------------------------ scheduler + kubelet
+    def _unschedulable_reason(self, pod):
+        for name in claim_names(pod):
+            pvc = self.store.get_raw('persistentvolumeclaims', pod['metadata']['namespace'], name)
+            if pvc is None:
+                return f'persistentvolumeclaim "{name}" not found'
+            if pvc['metadata'].get('deletionTimestamp'):
+                return f'persistentvolumeclaim "{name}" is being deleted'
+            if pvc['status'].get('phase') != 'Bound':
+                return 'pod has unbound immediate PersistentVolumeClaims'
+        return ''
+
+    @staticmethod
+    def _set_condition(pod, ctype, status, reason=None, message=None):
+        conditions = pod['status'].setdefault('conditions', [])
+        current = next((c for c in conditions if c['type'] == ctype), None)
+        new = {'type': ctype, 'status': status, 'lastProbeTime': None, 'lastTransitionTime': util.now()}
+        if reason:
+            new['reason'] = reason
+        if message:
+            new['message'] = message
+        if current and current.get('status') == status and current.get('reason') == reason and current.get('message') == message:
+            return False
+        if current:
+            conditions[conditions.index(current)] = new
+        else:
+            conditions.append(new)
+        return True
+
+    def _sync_pods(self):
+        changed = False
+        node = self.emu.config['node_name']
+        for raw in self.store.list_raw('pods'):
+            pod = copy.deepcopy(raw)
+            meta, spec, status = pod['metadata'], pod['spec'], pod['status']
+            if meta.get('deletionTimestamp'):
+                changed = self._terminate(pod) or changed
+                continue
+            if status.get('phase') != 'Pending':
+                continue
+            if not spec.get('nodeName'):
+                reason = self._unschedulable_reason(pod)
+                if reason:
+                    message = f'0/1 nodes are available: {reason}. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'
+                    self.emu.record_event(pod, 'Warning', 'FailedScheduling', message, component='default-scheduler')
+                    if self._set_condition(pod, 'PodScheduled', 'False', 'Unschedulable', message):
+                        changed = self._put('pods', pod) or changed
+                    continue
+                spec['nodeName'] = node
+                self._set_condition(pod, 'PodScheduled', 'True')
+                self.emu.record_event(pod, 'Normal', 'Scheduled', f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}",
+                                      component='default-scheduler')
+                changed = self._put('pods', pod) or changed
+                continue
+            if spec['nodeName'] != node:
+                continue  # Real: no kubelet runs on an unknown node, so the pod is never started.
+            changed = self._kubelet_start(pod) or changed
+        return changed
+
+    def _kubelet_start(self, pod):
+        meta, spec, status = pod['metadata'], pod['spec'], pod['status']
+        anns = meta.get('annotations') or {}
+        uid = meta['uid']
+        for name in claim_names(pod):
+            pvc = self.store.get_raw('persistentvolumeclaims', meta['namespace'], name)
+            if pvc is None or pvc['status'].get('phase') != 'Bound':
+                self.emu.record_event(pod, 'Warning', 'FailedMount', f'Unable to attach or mount volumes: unmounted volumes=[{name}]: '
+                                      'timed out waiting for the condition', component='kubelet')
+                return False
+        self.started_at.setdefault(uid, time.monotonic())
+        try:
+            delay = float(anns.get(ANN_START_DELAY, self.emu.config['pod_start_delay']))
+        except ValueError:
+            delay = 0.0
+        if time.monotonic() - self.started_at[uid] < delay:
+            if not status.get('containerStatuses'):
+                status['containerStatuses'] = [self._container_status(c, 'waiting', {'reason': 'ContainerCreating'}) for c in spec['containers']]
+                status['startTime'] = util.now()
+                return self._put('pods', pod)
+            return False
+        self.ip_counter += 1
+        host_ip = '10.0.0.11'
+        status.update({'hostIP': host_ip, 'hostIPs': [{'ip': host_ip}], 'podIP': f'10.244.0.{self.ip_counter % 250 + 2}',
+                       'startTime': status.get('startTime') or util.now()})
+        status['podIPs'] = [{'ip': status['podIP']}]
+        if spec.get('initContainers'):
+            status['initContainerStatuses'] = [self._container_status(c, 'terminated', {'exitCode': 0, 'reason': 'Completed'})
+                                               for c in spec['initContainers']]
+        fail = str(anns.get(ANN_FAIL, '')).lower()
+        self._set_condition(pod, 'PodReadyToStartContainers', 'True')
+        self._set_condition(pod, 'Initialized', 'True')
+        if fail in ('true', 'yes', '1'):
+            message = anns.get(ANN_FAIL_MESSAGE, 'emulator: container exited with code 1 (annotation emulator.localcloud/fail)')
+            status['phase'] = 'Failed'
+            status['reason'] = 'Error'
+            status['message'] = message
+            status['containerStatuses'] = [self._container_status(c, 'terminated', {'exitCode': 1, 'reason': 'Error', 'message': message})
+                                           for c in spec['containers']]
+            self._set_condition(pod, 'Ready', 'False', 'PodFailed')
+            self._set_condition(pod, 'ContainersReady', 'False', 'PodFailed')
+            self.emu.record_event(pod, 'Warning', 'BackOff', message, component='kubelet')
+        elif fail == 'crashloop':
+            status['phase'] = 'Running'
+            status['containerStatuses'] = [self._container_status(c, 'waiting', {
+                'reason': 'CrashLoopBackOff', 'message': f"back-off 10s restarting failed container={c['name']} pod={meta['name']}"}, restarts=1)
+                for c in spec['containers']]
+            names = ' '.join(f"[{c['name']}]" for c in spec['containers'])
+            self._set_condition(pod, 'Ready', 'False', 'ContainersNotReady', f'containers with unready status: {names}')
+            self._set_condition(pod, 'ContainersReady', 'False', 'ContainersNotReady', f'containers with unready status: {names}')
+        else:
+            status['phase'] = 'Running'
+            status['containerStatuses'] = [self._container_status(c, 'running', {}) for c in spec['containers']]
+            self._set_condition(pod, 'ContainersReady', 'True')
+            self._set_condition(pod, 'Ready', 'True')
+            for c in spec['containers']:
+                self.emu.record_event(pod, 'Normal', 'Started', f"Started container {c['name']}", component='kubelet')
+        return self._put('pods', pod)
+
+    @staticmethod
+    def _container_status(container, state, details, restarts=0):
+        running = state == 'running'
+        if state in ('running', 'terminated'):
+            details = dict(details, startedAt=util.now())
+        if state == 'terminated':
+            details['finishedAt'] = util.now()
+            details['containerID'] = 'containerd://' + util.random_hex(64)
+        image = container.get('image', '')
+        entry = {'name': container['name'], 'image': image, 'imageID': '' if state == 'waiting' and not restarts else
+                 f"{image.split('@')[0].split(':')[0]}@sha256:{util.random_hex(64)}",
+                 'ready': running, 'started': running, 'restartCount': restarts, 'state': {state: details}, 'lastState': {}}
+        if state != 'waiting' or restarts:
+            entry['containerID'] = 'containerd://' + util.random_hex(64)
+        return entry
+
+    def _terminate(self, pod):
+        """Kubelet side of graceful deletion: stop containers, then delete the pod (finalizers keep it, terminated)."""
+        meta, status = pod['metadata'], pod['status']
+        if status.get('phase') in TERMINAL_POD_PHASES and meta.get('finalizers'):
+            return False
+        if meta.get('finalizers'):
+            status['phase'] = 'Succeeded' if status.get('phase') == 'Running' else 'Failed'
+            for entry in status.get('containerStatuses') or []:
+                entry.update({'ready': False, 'started': False,
+                              'state': {'terminated': {'exitCode': 0, 'reason': 'Completed', 'startedAt': util.now(), 'finishedAt': util.now()}}})
+            return self._put('pods', pod)
+        self.started_at.pop(meta['uid'], None)
+        self.store.remove('pods', pod)
+        return True
+
+    # ------------------------------------------------------------ protection controllers
+    def _release_finalizers(self):
+        changed = False
+        for resource, finalizer in (('persistentvolumeclaims', strategies.PVC_PROTECTION), ('persistentvolumes', strategies.PV_PROTECTION)):
+            for raw in self.store.list_raw(resource):
+                meta = raw['metadata']
+                if not meta.get('deletionTimestamp') or finalizer not in (meta.get('finalizers') or []):
+                    continue
+                if resource == 'persistentvolumeclaims' and self._pvc_in_use(raw):
+                    continue  # Real pvc-protection: a scheduled, non-terminated pod still uses it.
+                if resource == 'persistentvolumes' and raw['status'].get('phase') == 'Bound':
+                    continue  # Real pv-protection: kept while Bound.
+                obj = copy.deepcopy(raw)
+                obj['metadata']['finalizers'] = [f for f in meta['finalizers'] if f != finalizer]
+                if obj['metadata']['finalizers']:
+                    self.store.put(resource, obj)
+                else:
+                    self.store.remove(resource, obj)
+                changed = True
+        return changed
+
+    def _pvc_in_use(self, pvc):
+        for pod in self.store.list_raw('pods', pvc['metadata']['namespace']):
+            if (pod['spec'].get('nodeName') and pod['status'].get('phase') not in TERMINAL_POD_PHASES
+                    and pvc['metadata']['name'] in claim_names(pod)):
+                return True
+        return False
+
+    # ------------------------------------------------------------ namespace controller
+    def _sync_namespaces(self):
+        changed = False
+        for raw in self.store.list_raw('namespaces'):
+            if not raw['metadata'].get('deletionTimestamp'):
+                continue
+            name = raw['metadata']['name']
+            remaining = 0
+            for res in BY_NAME.values():
+                if not res.namespaced:
+                    continue
+                for obj in self.store.list_raw(res.name, name):
+                    remaining += 1
+                    if not obj['metadata'].get('deletionTimestamp'):
+                        try:
+                            self.emu.registry.delete(res, name, obj['metadata']['name'], {})
+                            changed = True
+                        except errors.ApiError:
+                            pass
+            if remaining:
+                continue
+            ns = copy.deepcopy(raw)
+            if ns['spec'].get('finalizers'):
+                ns['spec']['finalizers'] = []
+                if ns['metadata'].get('finalizers'):
+                    self.store.put('namespaces', ns)
+                    changed = True
+                    continue
+            if not ns['metadata'].get('finalizers'):
+                self.store.remove('namespaces', ns)
+                changed = True
+        return changed
