@@ -1,0 +1,1 @@
+"""One module per service group; each has prepare(st), services(st), setup(st)."""
