@@ -25,6 +25,16 @@ if [ -n "$PIP_VERSION" ]; then
     cp hacking/get_pip_offline.py ~/.ansible/test/cache/get_pip_${PIP_VERSION//./_}.py
 fi
 
+# Debian packages the molecule scenario's target host needs (sshd in a network namespace, TCP forwards).
+DEB_PACKAGES="openssh-server socat iproute2"
+missing=$(for p in $DEB_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
+if [ -n "$missing" ]; then
+    echo "setup: installing Debian packages: $missing"
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
 # The local cloud's own virtualenv and Debian packages (RabbitMQ, MariaDB...).
 if [ -f localcloud/run.py ]; then
     python3 localcloud/run.py install

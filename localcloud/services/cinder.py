@@ -59,6 +59,9 @@ def prepare(st: Settings):
             "backup_sha_block_size_bytes": 1048576,
             "backup_enable_progress_timer": False,
             "graceful_shutdown_timeout": 3,
+            # a test cloud: no quotas (tests, benchmarks with 100 volumes, several sessions at once)
+            "quota_volumes": -1, "quota_snapshots": -1, "quota_gigabytes": -1,
+            "quota_backups": -1, "quota_backup_gigabytes": -1,
             "periodic_interval": 10,
             "report_interval": 5,
             "service_down_time": 30,

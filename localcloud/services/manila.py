@@ -27,6 +27,9 @@ def prepare(st: Settings):
     os.makedirs(os.path.join(mdir, "locks"), exist_ok=True)
     venv_etc = os.path.join(st.venv, "etc", "manila")
     write(conf_path(st), ini({
+        # a test cloud: no quotas (tests and benchmarks create many shares)
+        "quota": {"shares": -1, "snapshots": -1, "gigabytes": -1, "snapshot_gigabytes": -1,
+                  "share_networks": -1, "share_groups": -1},
         "DEFAULT": {
             "use_stderr": True, "debug": False,
             "transport_url": st.transport_url,

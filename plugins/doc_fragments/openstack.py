@@ -61,7 +61,7 @@ options:
     aliases: [key]
   api_timeout:
     description:
-      - Seconds to wait for one API request. Independent of O(timeout).
+      - Seconds to wait for one API request. Independent of the C(timeout) of waiting modules.
     type: int
 requirements:
   - python >= 3.12

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - dataprotection.openstack.openstack
   - dataprotection.openstack.wait
+  - dataprotection.openstack.rotation
 attributes:
   check_mode:
     support: full
@@ -84,16 +85,6 @@ options:
     type: str
     choices: [present, absent, restored]
     default: present
-  retain:
-    description:
-      - Keep the newest N snapshots of this protection that the collection created; older ones are deleted.
-      - Turns on rotation - every run creates a new timestamped snapshot (see O(min_age)).
-    type: int
-  min_age:
-    description:
-      - With O(retain), skip the new snapshot when the newest one of the protection is younger than this many
-        seconds. Makes scheduled runs idempotent within the period.
-    type: int
   restore_name:
     description:
       - Name of the volume to create from the snapshot. Required with O(state=restored).
@@ -219,8 +210,8 @@ deleted:
   returned: always
   type: list
   elements: str
-skipped:
-  description: With O(retain) - true when O(min_age) skipped the new snapshot.
+rotation_skipped:
+  description: With O(retain) - true when O(min_age) skipped the new snapshot (not named C(skipped), which Ansible reads as a skipped task).
   returned: when O(retain) is set
   type: bool
 restored:
@@ -234,96 +225,30 @@ resource_map:
   sample: {"1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa": "7d3c1b2e-2222-4f5a-8e6d-2a1b3c4d5e6f"}
 '''
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
-from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
     CinderSnapshotDriver,
-    volume_view,
 )
-from ansible_collections.dataprotection.openstack.plugins.module_utils.selection import select_resources
+from ansible_collections.dataprotection.openstack.plugins.module_utils.snapshot_module import (
+    SnapshotProtectModule,
+    selection_kwargs,
+    snapshot_argument_spec,
+)
 
-BULK_OPTIONS = ('volumes', 'volume_metadata', 'query')
 
-
-class CinderSnapshotProtectModule(ProtectionModule):
+class CinderSnapshotProtectModule(SnapshotProtectModule):
+    driver_class = CinderSnapshotDriver
+    source_option, names_option, metadata_option = 'volume', 'volumes', 'volume_metadata'
+    list_key = 'snapshots'
+    extra_options = ('restore_availability_zone', 'restore_volume_type')
     argument_spec = dict(
-        volume=dict(type='str'),
-        volumes=dict(type='list', elements='str'),
-        volume_metadata=dict(type='dict'),
-        query=dict(type='str'),
-        snapshot_name=dict(type='str', required=True),
-        description=dict(type='str'),
-        force=dict(type='bool', default=False),
-        metadata=dict(type='dict'),
-        state=dict(type='str', default='present', choices=['present', 'absent', 'restored']),
-        retain=dict(type='int'),
-        min_age=dict(type='int'),
-        restore_name=dict(type='str'),
-        restore_description=dict(type='str'),
+        snapshot_argument_spec('volume', 'volumes', 'volume_metadata'),
         restore_availability_zone=dict(type='str'),
         restore_volume_type=dict(type='str'),
-        concurrency=dict(type='int', default=8),
     )
     module_kwargs = dict(
-        required_one_of=[('volume',) + BULK_OPTIONS],
-        mutually_exclusive=[('volume',) + BULK_OPTIONS],
         required_if=[('state', 'restored', ['restore_name', 'volume'])],
+        **selection_kwargs('volume', 'volumes', 'volume_metadata')
     )
-
-    def run(self):
-        p = self.params
-        if p['retain'] is not None and p['retain'] < 1:
-            raise ProtectionError('retain must be >= 1, got %s' % p['retain'])
-        if p['min_age'] is not None and p['retain'] is None:
-            raise ProtectionError('min_age applies to rotating protections: set retain as well')
-        if p['concurrency'] < 1:
-            raise ProtectionError('concurrency must be >= 1, got %s' % p['concurrency'])
-        driver = CinderSnapshotDriver(self.conn, **self.wait_options())
-        options = dict((k, p[k]) for k in ('description', 'force', 'metadata', 'retain', 'min_age', 'restore_name',
-                                           'restore_description', 'restore_availability_zone',
-                                           'restore_volume_type'))
-        if p['volume'] is None:
-            return self.run_bulk(driver, options)
-        name, dry_run = p['snapshot_name'], self.check_mode
-        if p['state'] == 'present':
-            result = driver.protect(p['volume'], name, options, dry_run=dry_run)
-        elif p['state'] == 'absent':
-            result = driver.delete(p['volume'], name, dry_run=dry_run)
-        else:
-            result = driver.restore(p['volume'], name, options, dry_run=dry_run)
-        data = result.as_dict()
-        before, after = data.pop('before', None), data.pop('after', None)
-        data.setdefault('deleted', [])
-        return diff_result(data, before, after, self.want_diff)
-
-    def run_bulk(self, driver, options):
-        p = self.params
-        if p['state'] == 'restored':
-            raise ProtectionError('state=restored takes a single volume')
-        volumes = driver.list_volumes()
-        selected = select_resources(volumes, view=volume_view, names=p['volumes'], metadata=p['volume_metadata'],
-                                    query=p['query'], kind='volume')
-        if p['state'] == 'present':
-            driver.prefetch_snapshots([v.id for v in selected])
-            entries = driver.protect_many(selected, p['snapshot_name'], options, concurrency=p['concurrency'],
-                                          dry_run=self.check_mode)
-        else:
-            entries = []
-            for volume in selected:
-                result = driver.delete(volume, p['snapshot_name'], dry_run=self.check_mode)
-                entry = result.as_dict()
-                entry.pop('before', None)
-                entry.pop('after', None)
-                entries.append(dict(entry, failed=False, volume_ref=volume.id))
-        failures = [e for e in entries if e['failed']]
-        result = dict(changed=any(e['changed'] for e in entries), snapshots=entries,
-                      deleted=[d for e in entries for d in e.get('deleted') or []])
-        if failures:
-            raise ProtectionError('%d of %d volumes failed: %s' % (len(failures), len(entries),
-                                                                   '; '.join(e['msg'] for e in failures)), **result)
-        before = dict((e['volume_ref'], 'unchanged' if not e['changed'] else 'absent') for e in entries)
-        after = dict((e['volume_ref'], (e.get('snapshot') or {}).get('name')) for e in entries)
-        return diff_result(result, before, after, self.want_diff)
 
 
 def main():

@@ -6,7 +6,6 @@ import uuid
 import pytest
 
 
-
 def _name(prefix):
     return "lc-%s-%s" % (prefix, uuid.uuid4().hex[:6])
 

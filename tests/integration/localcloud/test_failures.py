@@ -24,7 +24,7 @@ def _cli(*args, env=None, timeout=240):
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run([sys.executable, RUN] + list(args), capture_output=True,
-                          text=True, env=full_env, timeout=timeout)
+                          text=True, env=full_env, timeout=timeout, check=False)
 
 
 def _no_live_records(state_dir):

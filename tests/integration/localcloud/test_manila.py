@@ -33,7 +33,8 @@ def shares(sfs, wait_status):
 
     yield make
     for sid in reversed(made):
-        for snap in sfs.share_snapshots(details=True, share_id=sid):
+        # openstacksdk drops the share_id filter: select this share's snapshots here, never others'
+        for snap in [x for x in sfs.share_snapshots(details=True) if x.share_id == sid]:
             wait_status(lambda s=snap: sfs.get_share_snapshot(s.id),
                         {"available", "error"}, 60)
             sfs.delete_share_snapshot(snap.id, ignore_missing=True)

@@ -232,9 +232,9 @@ def test_min_age_skips_recent(cinder, driver):
     managed = {MANAGED_KEY: 'true', 'dataprotection_protection': 'daily'}
     cinder.add_snapshot(vol, 'daily-x', metadata=managed, age_seconds=60)
     result = driver.protect('data', 'daily', {'retain': 3, 'min_age': 3600})
-    assert result.changed is False and result.data['skipped'] is True
+    assert result.changed is False and result.data['rotation_skipped'] is True
     result = driver.protect('data', 'daily', {'retain': 3, 'min_age': 30})
-    assert result.changed is True and result.data['skipped'] is False
+    assert result.changed is True and result.data['rotation_skipped'] is False
 
 
 def test_delete_twice(cinder, driver):

@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one Kubernetes client factory, its argument spec, and a small dict-based client.
+
+Options follow kubernetes.core (``kubeconfig`` path or dict, ``context``,
+``host``, ``api_key``, ``username``/``password``, ``proxy``, ``no_proxy``)
+and fall back to the ``K8S_AUTH_*`` environment variables that AWX's
+Kubernetes credentials inject. The TLS options carry a ``k8s_`` prefix
+(``k8s_validate_certs``, ``k8s_ca_cert``, ``k8s_client_cert``,
+``k8s_client_key``) because the OpenStack options of the same modules already
+use the plain names; kubernetes.core's own aliases (``verify_ssl``,
+``ssl_ca_cert``, ``cert_file``, ``key_file``) are accepted.
+
+Precedence: a module option, then its ``K8S_AUTH_*`` variable, then the
+kubeconfig (explicit, or ``~/.kube/config`` / ``KUBECONFIG``), then the
+in-cluster service account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.client.rest import ApiException
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+
+    class ApiException(Exception):  # pylint: disable=missing-class-docstring
+        status = None
+        body = None
+        reason = None
+
+try:
+    import urllib3
+    _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+except ImportError:
+    _TRANSPORT_ERRORS = (OSError,)
+
+# option -> K8S_AUTH_* variable (the names AWX credentials and kubernetes.core use)
+ENV_VARS = {
+    'kubeconfig': 'K8S_AUTH_KUBECONFIG',
+    'context': 'K8S_AUTH_CONTEXT',
+    'host': 'K8S_AUTH_HOST',
+    'api_key': 'K8S_AUTH_API_KEY',
+    'username': 'K8S_AUTH_USERNAME',
+    'password': 'K8S_AUTH_PASSWORD',
+    'k8s_validate_certs': 'K8S_AUTH_VERIFY_SSL',
+    'k8s_ca_cert': 'K8S_AUTH_SSL_CA_CERT',
+    'k8s_client_cert': 'K8S_AUTH_CERT_FILE',
+    'k8s_client_key': 'K8S_AUTH_KEY_FILE',
+    'proxy': 'K8S_AUTH_PROXY',
+    'no_proxy': 'K8S_AUTH_NO_PROXY',
+}
+
+_TRUE = ('1', 'true', 'yes', 'on', 'y')
+
+
+def kubernetes_argument_spec():
+    """Kubernetes connection options (doc fragment ``kubernetes``)."""
+    return dict(
+        kubeconfig=dict(type='raw'),
+        context=dict(type='str'),
+        host=dict(type='str'),
+        api_key=dict(type='str', no_log=True),
+        username=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        k8s_validate_certs=dict(type='bool', aliases=['verify_ssl']),
+        k8s_ca_cert=dict(type='path', aliases=['ssl_ca_cert']),
+        k8s_client_cert=dict(type='path', aliases=['cert_file']),
+        k8s_client_key=dict(type='path', no_log=False, aliases=['key_file']),
+        proxy=dict(type='str'),
+        no_proxy=dict(type='str'),
+    )
+
+
+def resolve_options(params, environ=None):
+    """The effective connection options: module option, else its K8S_AUTH_* variable."""
+    environ = os.environ if environ is None else environ
+    resolved = {}
+    for option, variable in ENV_VARS.items():
+        value = params.get(option)
+        if value is None and environ.get(variable) not in (None, ''):
+            value = environ[variable]
+            if option == 'k8s_validate_certs':
+                value = value.strip().lower() in _TRUE
+            elif option == 'kubeconfig' and value.lstrip().startswith('{'):
+                value = json.loads(value)
+        resolved[option] = value
+    return resolved
+
+
+def configuration(params, environ=None):
+    """A ``kubernetes.client.Configuration`` for the module options."""
+    if not HAS_KUBERNETES:
+        raise ProtectionError('the kubernetes Python library is required on the host that runs the module')
+    environ = os.environ if environ is None else environ
+    opts = resolve_options(params, environ)
+    cfg = k8s_client.Configuration()
+    kubeconfig, context = opts['kubeconfig'], opts['context']
+    try:
+        if isinstance(kubeconfig, dict):
+            k8s_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg,
+                                                  persist_config=False)
+        elif kubeconfig:
+            path = os.path.expanduser(str(kubeconfig))
+            if not os.path.exists(path):
+                raise ProtectionError('kubeconfig %s does not exist' % path)
+            k8s_config.load_kube_config(config_file=path, context=context, client_configuration=cfg,
+                                        persist_config=False)
+        elif not opts['host']:
+            default = os.path.expanduser(environ.get('KUBECONFIG', '').split(os.pathsep)[0] or '~/.kube/config')
+            if os.path.exists(default):
+                k8s_config.load_kube_config(config_file=default, context=context, client_configuration=cfg,
+                                            persist_config=False)
+            elif environ.get('KUBERNETES_SERVICE_HOST'):
+                k8s_config.load_incluster_config(client_configuration=cfg)
+            else:
+                raise ProtectionError('no Kubernetes credentials: set kubeconfig or host (or K8S_AUTH_KUBECONFIG / '
+                                      'K8S_AUTH_HOST), or provide ~/.kube/config')
+    except k8s_config.ConfigException as exc:
+        raise ProtectionError('invalid kubeconfig: %s' % exc)
+    if opts['host']:
+        cfg.host = opts['host']
+    if opts['api_key']:
+        cfg.api_key = {'BearerToken': 'Bearer %s' % opts['api_key']}
+        cfg.api_key_prefix = {}
+    if opts['username']:
+        cfg.username = opts['username']
+    if opts['password']:
+        cfg.password = opts['password']
+    if opts['k8s_validate_certs'] is not None:
+        cfg.verify_ssl = bool(opts['k8s_validate_certs'])
+    for option, attribute in (('k8s_ca_cert', 'ssl_ca_cert'), ('k8s_client_cert', 'cert_file'),
+                              ('k8s_client_key', 'key_file'), ('proxy', 'proxy'), ('no_proxy', 'no_proxy')):
+        if opts[option]:
+            setattr(cfg, attribute, opts[option])
+    return cfg
+
+
+def api_client(params, environ=None):
+    """The ``kubernetes.client.ApiClient`` for the module options (the collection's one factory)."""
+    return k8s_client.ApiClient(configuration(params, environ))
+
+
+def describe_error(exc, what=''):
+    """One line with the API server's own reason for a client error."""
+    prefix = '%s: ' % what if what else ''
+    if isinstance(exc, ApiException):
+        message = reason = None
+        try:
+            body = json.loads(exc.body or '{}')
+            message, reason = body.get('message'), body.get('reason')
+        except (TypeError, ValueError):
+            message = exc.body
+        return '%sKubernetes API answered %s %s: %s' % (prefix, exc.status, reason or exc.reason or '',
+                                                        message or exc.reason)
+    if isinstance(exc, _TRANSPORT_ERRORS):
+        return '%scannot reach the Kubernetes API (%s)' % (prefix, exc)
+    return '%s%s: %s' % (prefix, type(exc).__name__, exc)
+
+
+class KubernetesError(ProtectionError):
+    """A Kubernetes API call failed; ``status`` is the HTTP code (None when unreachable)."""
+
+    def __init__(self, msg, status=None, reason=None, **result):
+        super().__init__(msg, **result)
+        self.status = status
+        self.reason = reason
+
+
+class KubeClient:
+    """The few core/v1 calls the pod driver needs, on plain dicts; 404 on reads is ``None``."""
+
+    def __init__(self, client):
+        self.client = client
+        self.core = k8s_client.CoreV1Api(client)
+
+    def _call(self, what, func, *args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+        except ApiException as exc:
+            reason = None
+            try:
+                reason = json.loads(exc.body or '{}').get('reason')
+            except (TypeError, ValueError):
+                pass
+            raise KubernetesError(describe_error(exc, what), status=exc.status, reason=reason)
+        except _TRANSPORT_ERRORS as exc:
+            raise KubernetesError(describe_error(exc, what))
+        return self.client.sanitize_for_serialization(result)
+
+    def _read(self, what, func, *args):
+        try:
+            return self._call(what, func, *args)
+        except KubernetesError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # reads
+    def list_pods(self, namespace=None, label_selector=None):
+        kwargs = dict(label_selector=label_selector) if label_selector else {}
+        if namespace:
+            found = self._call('list pods in namespace %s' % namespace, self.core.list_namespaced_pod, namespace,
+                               **kwargs)
+        else:
+            found = self._call('list pods', self.core.list_pod_for_all_namespaces, **kwargs)
+        return found.get('items') or []
+
+    def get_namespace(self, name):
+        return self._read('namespace %s' % name, self.core.read_namespace, name)
+
+    def get_pod(self, namespace, name):
+        return self._read('pod %s/%s' % (namespace, name), self.core.read_namespaced_pod, name, namespace)
+
+    def get_pvc(self, namespace, name):
+        return self._read('persistentvolumeclaim %s/%s' % (namespace, name),
+                          self.core.read_namespaced_persistent_volume_claim, name, namespace)
+
+    def get_pv(self, name):
+        return self._read('persistentvolume %s' % name, self.core.read_persistent_volume, name)
+
+    # writes
+    def create_namespace(self, body):
+        return self._call('create namespace %s' % body['metadata']['name'], self.core.create_namespace, body)
+
+    def create_pv(self, body):
+        return self._call('create persistentvolume %s' % body['metadata']['name'],
+                          self.core.create_persistent_volume, body)
+
+    def create_pvc(self, namespace, body):
+        return self._call('create persistentvolumeclaim %s/%s' % (namespace, body['metadata']['name']),
+                          self.core.create_namespaced_persistent_volume_claim, namespace, body)
+
+    def create_pod(self, namespace, body):
+        return self._call('create pod %s/%s' % (namespace, body['metadata']['name']),
+                          self.core.create_namespaced_pod, namespace, body)
+
+    def delete_namespace(self, name):
+        return self._read('delete namespace %s' % name, self.core.delete_namespace, name)
+
+    def delete_pod(self, namespace, name):
+        return self._read('delete pod %s/%s' % (namespace, name), self.core.delete_namespaced_pod, name, namespace)
+
+    def delete_pvc(self, namespace, name):
+        return self._read('delete persistentvolumeclaim %s/%s' % (namespace, name),
+                          self.core.delete_namespaced_persistent_volume_claim, name, namespace)
+
+    def delete_pv(self, name):
+        return self._read('delete persistentvolume %s' % name, self.core.delete_persistent_volume, name)

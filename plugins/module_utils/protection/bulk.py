@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bulk runs: one call per resource with bounded concurrency, every result kept, failures summed up once."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+
+
+def describe_unexpected(exc):
+    if os_connection.is_sdk_error(exc):
+        return os_connection.describe_error(exc)
+    return '%s: %s' % (type(exc).__name__, exc)
+
+
+def entry_of(call, ref, kind, ref_key):
+    """Run ``call()`` (returning a Result); a dict entry with ``changed``/``failed``/``msg`` - it never raises."""
+    try:
+        result = call()
+        entry = dict(result.data, changed=result.changed, failed=False)
+    except ProtectionError as exc:
+        entry = dict(exc.result, changed=False, failed=True, msg=exc.msg)
+    except Exception as exc:  # pylint: disable=broad-except
+        entry = dict(changed=False, failed=True, msg='%s %s: %s' % (kind, ref, describe_unexpected(exc)))
+    entry[ref_key] = getattr(ref, 'id', ref)
+    entry.pop('before', None)
+    entry.pop('after', None)
+    return entry
+
+
+def run_many(items, call, kind, ref_key, concurrency=8):
+    """``call(item)`` for each item, at most ``concurrency`` at once; one failure never hides the others."""
+    if not items:
+        return []
+    workers = max(1, min(concurrency, len(items)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda item: entry_of(lambda: call(item), item, kind, ref_key), items))
+
+
+def summarize(entries, kind, list_key):
+    """The task result of a bulk run; raises one ProtectionError naming every failure (results included)."""
+    failures = [e for e in entries if e['failed']]
+    result = {'changed': any(e['changed'] for e in entries), list_key: entries,
+              'deleted': [d for e in entries for d in e.get('deleted') or []]}
+    if failures:
+        raise ProtectionError('%d of %d %ss failed: %s' % (len(failures), len(entries), kind,
+                                                           '; '.join(e['msg'] for e in failures)), **result)
+    return result

@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: checkpoint_info
+short_description: List and show the checkpoints of a checkpoint bank
+version_added: 0.1.0
+description:
+  - Lists the checkpoints kept in a bank (a local directory or a Swift container), oldest first, optionally
+    filtered by plugin, protection name, protected resource or status.
+  - With O(checkpoint_id), returns that checkpoint with the metadata saved for each of its resources
+    (for pods - the pod, PVC and PV manifests and each Cinder volume's snapshot or backup).
+  - OpenStack credentials are only needed for a V(swift) bank.
+author:
+  - dataprotection.openstack contributors (@dataprotection)
+extends_documentation_fragment:
+  - dataprotection.openstack.openstack
+  - dataprotection.openstack.bank
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Reads only.
+options:
+  checkpoint_id:
+    description:
+      - Show this checkpoint, with its resources' metadata. The task fails if it does not exist.
+    type: str
+  plugin:
+    description:
+      - Only checkpoints of this protection plugin, for example V(k8s_pod).
+    type: str
+  backup_name:
+    description:
+      - Only checkpoints of this protection name.
+    type: str
+  resource:
+    description:
+      - Only checkpoints of this resource key, for a pod C(namespace/name).
+    type: str
+  status:
+    description:
+      - Only checkpoints in this status.
+    type: str
+    choices: [protecting, available, error, deleting]
+seealso:
+  - module: dataprotection.openstack.k8s_pod_protect
+'''
+
+EXAMPLES = r'''
+- name: Available checkpoints of a pod in the Swift bank
+  dataprotection.openstack.checkpoint_info:
+    cloud: mycloud
+    bank:
+      type: swift
+      container: k8s-checkpoints
+    resource: shop/postgres-0
+    status: available
+  register: found
+
+- name: Show one with its saved manifests
+  dataprotection.openstack.checkpoint_info:
+    cloud: mycloud
+    bank:
+      type: swift
+      container: k8s-checkpoints
+    checkpoint_id: "{{ found.checkpoints[-1].id }}"
+  register: one
+
+- name: Print the saved pod manifest
+  ansible.builtin.debug:
+    var: one.checkpoint.resource_data.pod
+'''
+
+RETURN = r'''
+checkpoints:
+  description: The matching checkpoints (their index documents), oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Checkpoint id.
+      type: str
+    status:
+      description: C(protecting), C(available), C(error) or C(deleting).
+      type: str
+    plugin:
+      description: Protection plugin, for example C(k8s_pod).
+      type: str
+    protection:
+      description: C(name), C(description) and plugin options.
+      type: dict
+    resource:
+      description: The protected resource (C(type), C(id), C(name), C(namespace), C(key)).
+      type: dict
+    resources:
+      description: The saved resources (C(type), C(name)).
+      type: list
+      elements: dict
+    created_at:
+      description: Creation time (UTC).
+      type: str
+    updated_at:
+      description: Last change (UTC).
+      type: str
+    error:
+      description: Why the checkpoint is in C(error).
+      type: str
+checkpoint:
+  description: With O(checkpoint_id) - that checkpoint, plus C(resource_data) ({type - {name - metadata}}).
+  returned: when O(checkpoint_id) is set
+  type: dict
+bank:
+  description: Where the bank is.
+  returned: always
+  type: str
+'''
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import NotFoundError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import bank
+
+
+def _spec():
+    spec = bank_argument_spec()
+    spec.update(
+        checkpoint_id=dict(type='str'),
+        plugin=dict(type='str'),
+        backup_name=dict(type='str'),
+        resource=dict(type='str'),
+        status=dict(type='str', choices=['protecting', 'available', 'error', 'deleting']),
+    )
+    return spec
+
+
+class CheckpointInfoModule(ProtectionModule):
+    argument_spec = _spec()
+    use_wait = False
+
+    def run(self):
+        p = self.params
+        the_bank = bank(self)
+        result = dict(changed=False, bank=the_bank.location)
+        if p['checkpoint_id']:
+            index = the_bank.get(p['checkpoint_id'])
+            if index is None:
+                raise NotFoundError('checkpoint %s not found in the %s' % (p['checkpoint_id'], the_bank.location),
+                                    **result)
+            result['checkpoint'] = dict(index, resource_data=the_bank.resources(index))
+            result['checkpoints'] = [index]
+            return result
+        result['checkpoints'] = the_bank.list(plugin=p['plugin'], protection=p['backup_name'],
+                                              resource_key=p['resource'], status=p['status'])
+        return result
+
+
+def main():
+    CheckpointInfoModule()()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,300 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: freezer_central_scheduler
+short_description: Register Freezer's central (service-mode) scheduler and report the jobs it serves
+version_added: 0.1.0
+description:
+  - Ensures the registration of a central freezer-scheduler client in freezer-api (O(state=present)) - C(client_id),
+    C(hostname), C(is_central=true) and the capabilities C(supported_actions), C(supported_modes),
+    C(supported_storages), C(supported_engines), restricted by default to Cinder-native backups
+    (C(cindernative); C(backup), C(restore), C(admin)).
+  - When a job is created for a central client, freezer-api creates a Keystone trust from the job's owner to its own
+    service user, and the central scheduler runs the job through that trust. One scheduler thus serves every
+    project. Run this module with the credentials of that service user (the C(keystone_authtoken) user of
+    freezer-api, roles C(service) and C(member) in its project), which is also the scheduler's C(service_auth) user.
+  - Drift is repaired - a client registered as non-central, with another hostname or with other (for example wider)
+    capabilities is deleted and registered again, since freezer-api cannot change C(is_central) of a registration.
+  - Reports the jobs the scheduler will serve across projects (O(report_jobs)). A job without a trust is flagged,
+    because the scheduler silently skips it in service mode, and so is a job asking for a capability the client
+    does not have (for example mode C(fs)). Trust ids are never returned.
+  - O(state=absent) unregisters the client. Check mode predicts C(changed) exactly and changes nothing.
+author:
+  - dataprotection.openstack contributors (@dataprotection)
+extends_documentation_fragment:
+  - dataprotection.openstack.openstack
+attributes:
+  check_mode:
+    support: full
+    description: Reads the registration and the jobs; registers and deletes nothing.
+  diff_mode:
+    support: full
+    description: Shows the registration before and after.
+options:
+  client_id:
+    description:
+      - The fixed C(client_id) of the central scheduler (C([scheduler] client_id) in its C(scheduler.conf)).
+    type: str
+    required: true
+  hostname:
+    description:
+      - Hostname the scheduler registers with (what Python's C(socket.gethostname()) returns on the scheduler
+        host, Ansible's C(ansible_facts.nodename)). Required with O(state=present).
+    type: str
+  description:
+    description:
+      - Description of the client. When omitted, an existing description is left as it is.
+    type: str
+  supported_actions:
+    description:
+      - Freezer actions the scheduler runs; jobs with other actions are skipped by it.
+    type: list
+    elements: str
+    choices: [backup, restore, info, admin, exec]
+    default: [backup, restore, admin]
+  supported_modes:
+    description:
+      - Freezer modes the scheduler runs. The default keeps the central scheduler, which acts in every project,
+        away from file-system and database modes that would run on its own host.
+    type: list
+    elements: str
+    choices: [fs, mongo, mysql, sqlserver, cinder, glance, cindernative, nova]
+    default: [cindernative]
+  supported_storages:
+    description:
+      - Freezer storages the scheduler accepts.
+    type: list
+    elements: str
+    choices: [local, swift, ssh, s3, ftp, ftps]
+    default: [swift]
+  supported_engines:
+    description:
+      - Freezer engines the scheduler accepts (freezer-api does not check them when jobs are created; the scheduler
+        does).
+    type: list
+    elements: str
+    choices: [tar, rsync, rsyncv2, nova, osbrick, glance]
+    default: [tar]
+  report_jobs:
+    description:
+      - List the jobs addressed to this client in every project the credentials see, with their trust status.
+    type: bool
+    default: true
+  state:
+    description:
+      - V(present) ensures the registration; V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - Freezer 19.0.0 - C(POST /v2/{project_id}/clients) with C(is_central) needs the roles C(service) and C(member)
+    (or C(admin)); C(service) alone is refused with 403.
+  - The role C(dataprotection.openstack.freezer_scheduler) installs and configures the scheduler itself and calls
+    this module.
+seealso:
+  - module: dataprotection.openstack.freezer_job
+'''
+
+EXAMPLES = r'''
+- name: Register the central scheduler of backup01 (as freezer-api's service user)
+  dataprotection.openstack.freezer_central_scheduler:
+    auth:
+      auth_url: https://keystone.example.com:5000/v3
+      username: freezer
+      password: "{{ vault_freezer_service_password }}"
+      project_name: service
+      user_domain_name: Default
+      project_domain_name: Default
+    client_id: central-scheduler
+    hostname: backup01
+  register: central
+
+- name: Fail when a job would be skipped by the central scheduler
+  ansible.builtin.assert:
+    that: central.unserved_jobs | length == 0
+    fail_msg: "jobs the scheduler will not run: {{ central.jobs | rejectattr('served') | list }}"
+
+- name: Also allow Glance-based volume backups to Swift
+  dataprotection.openstack.freezer_central_scheduler:
+    cloud: freezer-service
+    client_id: central-scheduler
+    hostname: backup01
+    supported_modes: [cindernative, cinder]
+    supported_storages: [swift]
+    supported_engines: [tar]
+
+- name: Unregister it
+  dataprotection.openstack.freezer_central_scheduler:
+    cloud: freezer-service
+    client_id: central-scheduler
+    state: absent
+'''
+
+RETURN = r'''
+client:
+  description: The registration after the task (C(null) after O(state=absent)). In check mode, the planned one.
+  returned: always
+  type: dict
+  contains:
+    client_id:
+      description: Client id.
+      type: str
+    hostname:
+      description: Hostname.
+      type: str
+    is_central:
+      description: Whether freezer-api treats the client as central (creates trusts for its jobs).
+      type: bool
+    supported_actions:
+      description: Actions.
+      type: list
+      elements: str
+    supported_modes:
+      description: Modes.
+      type: list
+      elements: str
+    supported_storages:
+      description: Storages.
+      type: list
+      elements: str
+    supported_engines:
+      description: Engines.
+      type: list
+      elements: str
+    project_id:
+      description: Project that owns the registration.
+      type: str
+    user_id:
+      description: User that registered it.
+      type: str
+    uuid:
+      description: freezer-api's id of the registration.
+      type: str
+    description:
+      description: Description.
+      type: str
+action:
+  description: What happened - C(created), C(recreated) (drift repaired), C(deleted) or C(unchanged).
+  returned: always
+  type: str
+drift:
+  description: Why the existing registration was replaced (empty when it was not).
+  returned: always
+  type: list
+  elements: str
+  sample: ["registered as a non-central client (freezer-api cannot change is_central)",
+           "supported_modes wider than wanted: also fs"]
+jobs:
+  description: Jobs addressed to the client in every project the credentials see.
+  returned: when O(report_jobs=true) and the client exists or is planned
+  type: list
+  elements: dict
+  contains:
+    job_id:
+      description: Job id.
+      type: str
+    project_id:
+      description: Project of the job.
+      type: str
+    user_id:
+      description: Owner of the job (the trustor).
+      type: str
+    description:
+      description: Job description.
+      type: str
+    status:
+      description: C(job_schedule.status).
+      type: str
+    result:
+      description: C(job_schedule.result).
+      type: str
+    has_trust:
+      description: Whether freezer-api stored a trust for the job (the trust id itself is never returned).
+      type: bool
+    trustor_user_id:
+      description: The user who delegated the trust.
+      type: str
+    served:
+      description: Whether the central scheduler will run the job.
+      type: bool
+    reasons:
+      description: Why it will not (no trust, a capability the client lacks, completed or removed).
+      type: list
+      elements: str
+untrusted_jobs:
+  description: Ids of the jobs without a trust, which the central scheduler skips.
+  returned: when O(report_jobs=true) and the client exists or is planned
+  type: list
+  elements: str
+unserved_jobs:
+  description: Ids of all the jobs the scheduler will not run (see C(jobs[].reasons)).
+  returned: when O(report_jobs=true) and the client exists or is planned
+  type: list
+  elements: str
+projects:
+  description: Projects with at least one job the scheduler serves.
+  returned: when O(report_jobs=true) and the client exists or is planned
+  type: list
+  elements: str
+'''
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.central_scheduler import (
+    ALL_ACTIONS,
+    ALL_ENGINES,
+    ALL_MODES,
+    ALL_STORAGES,
+    CAPABILITIES,
+    DEFAULTS,
+    CentralSchedulerDriver,
+)
+
+
+class FreezerCentralSchedulerModule(ProtectionModule):
+    use_wait = False
+    argument_spec = dict(
+        client_id=dict(type='str', required=True),
+        hostname=dict(type='str'),
+        description=dict(type='str'),
+        supported_actions=dict(type='list', elements='str', choices=list(ALL_ACTIONS),
+                               default=list(DEFAULTS['supported_actions'])),
+        supported_modes=dict(type='list', elements='str', choices=list(ALL_MODES),
+                             default=list(DEFAULTS['supported_modes'])),
+        supported_storages=dict(type='list', elements='str', choices=list(ALL_STORAGES),
+                                default=list(DEFAULTS['supported_storages'])),
+        supported_engines=dict(type='list', elements='str', choices=list(ALL_ENGINES),
+                               default=list(DEFAULTS['supported_engines'])),
+        report_jobs=dict(type='bool', default=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+    )
+    module_kwargs = dict(required_if=[('state', 'present', ['hostname'])])
+
+    def run(self):
+        p = self.params
+        for name in CAPABILITIES:
+            if not p[name]:
+                raise ProtectionError('%s must list at least one value' % name)
+        driver = CentralSchedulerDriver(self.conn, interface=p['interface'])
+        if p['state'] == 'absent':
+            result = driver.absent(p['client_id'], report_jobs=p['report_jobs'], dry_run=self.check_mode)
+        else:
+            result = driver.ensure(p['client_id'], p['hostname'], dict((n, p[n]) for n in CAPABILITIES),
+                                   description=p['description'], report_jobs=p['report_jobs'],
+                                   dry_run=self.check_mode)
+        data = result.as_dict()
+        before, after = data.pop('before', None), data.pop('after', None)
+        return diff_result(data, before, after, self.want_diff)
+
+
+def main():
+    FreezerCentralSchedulerModule()()
+
+
+if __name__ == '__main__':
+    main()

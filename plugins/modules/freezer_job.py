@@ -1,0 +1,395 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: freezer_job
+short_description: Freezer backup, restore and admin jobs for projects, servers and volumes
+version_added: 0.1.0
+description:
+  - Manages OpenStack Freezer jobs that protect a resource, in two ways.
+  - A managed, scheduled job (O(state=present), O(state=absent), O(state=started), O(state=stopped)) with
+    backup actions for the resource, an optional retention action (O(remove_older_than) or
+    O(fullbackup_rotation)) and a O(schedule). The job is found by the resource and O(backup_name) together
+    (markers the collection writes into its actions) and updated in place when it differs.
+    V(started) and V(stopped) send the Freezer job events C(start) and C(stop).
+  - A one-shot operation (O(operation=backup), O(operation=restore), O(operation=admin)) creates a job, starts
+    it, waits for its C(job_schedule.result), checks the outcome in Cinder, and removes the job and its actions.
+    C(fail) and C(aborted) fail the task; a job that no freezer-scheduler picks up fails at O(timeout) with that
+    reason. A failed backup leaves nothing behind (its Cinder backups and Freezer backup records are removed,
+    or named in the message).
+  - Resource types - V(volume) is backed up with a Cinder backup (O(volume_mode=cindernative)) or through Glance
+    (O(volume_mode=cinder)); V(server) uses Freezer's C(nova) mode for an image-booted server (its image and
+    networks are recorded in the action) and backs up the system volume of a volume-booted server; V(project)
+    protects all the project's servers and volumes; V(image) and V(network) are not backed up on their own and
+    return C(changed=false) with a message.
+  - Check mode predicts C(changed) exactly and creates nothing. Trust ids and secrets are never returned.
+author:
+  - dataprotection.openstack contributors (@dataprotection)
+extends_documentation_fragment:
+  - dataprotection.openstack.openstack
+  - dataprotection.openstack.wait
+attributes:
+  check_mode:
+    support: full
+    description: Looks the resource and job up, creates, updates and starts nothing.
+  diff_mode:
+    support: full
+    description: Shows the job before and after.
+options:
+  resource_type:
+    description:
+      - Kind of resource to protect.
+    type: str
+    choices: [project, server, volume, image, network]
+    default: volume
+  resource_id:
+    description:
+      - Name or id of the resource. Volume names must be unique in the project.
+      - For O(resource_type=project) the project of the credentials is used when omitted; another project
+        fails (scope the connection to it).
+      - Without a compute service in the catalog, a server is found by id through its Cinder attachments.
+    type: str
+  backup_name:
+    description:
+      - Name of the protection. Freezer's C(backup_name) of every action, and the name of the Cinder backups of
+        C(cindernative) actions.
+    type: str
+    required: true
+  description:
+    description:
+      - Description (Freezer's job name) of the job. Default - O(backup_name) for managed jobs.
+    type: str
+  client_id:
+    description:
+      - The Freezer client (freezer-scheduler) that runs the job. It must be registered in the project; a
+        scheduler registers itself when it starts.
+      - For a central (service-mode) client the job is POSTed to the collection URL so that freezer-api creates
+        the trust, and the task fails when no C(user_credentials) came back.
+      - Required unless O(state=absent).
+    type: str
+  state:
+    description:
+      - Managed job. V(present) ensures the job exists and equals the wanted document; V(absent) removes it and
+        its actions; V(started) also sends C(start) unless the job is scheduled or running; V(stopped) sends
+        C(stop) when it is.
+      - Ignored with O(operation). Default V(present).
+    type: str
+    choices: [present, absent, started, stopped]
+  operation:
+    description:
+      - One-shot job instead of a managed one - V(backup), V(restore) (C(cindernative) restores the Cinder backup
+        named O(backup_name) into the volume itself) or V(admin) (removes backups; all of the volume's Freezer
+        backups unless O(remove_older_than) or O(fullbackup_rotation) say otherwise).
+      - With O(wait=false) the job is started and left in place (not removed).
+    type: str
+    choices: [backup, restore, admin]
+  schedule:
+    description:
+      - When the managed job runs. Give one of O(schedule.interval), O(schedule.cron) or O(schedule.date).
+      - Without it Freezer runs the job once, a few seconds after it is started.
+    type: dict
+    suboptions:
+      interval:
+        description:
+          - Freezer interval, for example C(1 days), C(6 hours), C(30 minutes) or C(continuous).
+        type: str
+      cron:
+        description:
+          - Five cron fields C(minute hour day month day_of_week), for example C(0 2 * * *).
+        type: str
+      date:
+        description:
+          - Run once at this ISO 8601 time, for example C(2026-01-31T02:00:00).
+        type: str
+      start_date:
+        description:
+          - Do not run before this ISO 8601 time.
+        type: str
+      end_date:
+        description:
+          - Do not run after this ISO 8601 time.
+        type: str
+  volume_mode:
+    description:
+      - How volumes are backed up - V(cindernative) (a Cinder backup) or V(cinder) (through a Glance image to
+        O(storage)).
+    type: str
+    choices: [cindernative, cinder]
+    default: cindernative
+  storage:
+    description:
+      - Freezer storage of the C(nova) and C(cinder) modes (ignored by C(cindernative)).
+    type: str
+    choices: [swift, local, ssh, s3, ftp, ftps]
+    default: swift
+  container:
+    description:
+      - Container (or path) in O(storage). Default - C(freezer_<backup_name>). For C(cindernative) backups it is
+        the Cinder backup container.
+    type: str
+  engine_name:
+    description:
+      - Freezer engine of the C(cinder) mode (the C(nova) mode always uses the C(nova) engine).
+    type: str
+    choices: [tar, rsync, rsyncv2, nova, osbrick, glance]
+  incremental:
+    description:
+      - Incremental C(cindernative) backups (Cinder needs a full backup first).
+    type: bool
+    default: false
+  remove_older_than:
+    description:
+      - Retention in days. Managed jobs get an admin action after the backup actions that removes the Freezer
+        backups older than this; for O(operation=admin) it selects what is removed (default all, C(0)).
+    type: float
+  fullbackup_rotation:
+    description:
+      - Retention by count for C(cindernative) - keep this many full backups (with their incrementals).
+      - Mutually exclusive with O(remove_older_than).
+    type: int
+  restore_name:
+    description:
+      - Name (description) of the restore job. C(cindernative) restores overwrite the volume itself, as Cinder
+        backup restores do; nothing new is created.
+    type: str
+  restore_from_date:
+    description:
+      - Restore the newest backup taken before this ISO 8601 time.
+    type: str
+  restore_backup_id:
+    description:
+      - Restore exactly this Cinder backup (C(cindernative)). Default - the newest available backup of the volume
+        named O(backup_name).
+    type: str
+  restore_network:
+    description:
+      - Network of the server a C(nova) restore creates. Default - Freezer's choice.
+    type: str
+  max_retries:
+    description:
+      - How often the scheduler retries a failed action.
+    type: int
+    default: 0
+  max_retries_interval:
+    description:
+      - Seconds between two retries.
+    type: int
+    default: 10
+  extra_action_options:
+    description:
+      - More Freezer action options merged into every action (for example C(ssh_host), C(ssh_username),
+        C(ssh_key) for O(storage=ssh)). Never returned in clear when they hold secrets.
+    type: dict
+notes:
+  - Freezer's C(cindernative) agent reports success as soon as Cinder accepted the request; the module then waits
+    for the Cinder backup (or restore) to finish, within O(timeout), and fails with Cinder's status otherwise.
+  - freezer-api keeps no failure reason for a job; the task names the job, the actions and the scheduler
+    client whose log holds the agent's error.
+  - Deleting a Freezer job does not delete its actions; the module removes both.
+seealso:
+  - module: dataprotection.openstack.cinder_snapshot_protect
+'''
+
+EXAMPLES = r'''
+- name: Nightly Cinder backup of a volume, keep 7 days, run by the project's freezer-scheduler
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_type: volume
+    resource_id: db-data
+    backup_name: db-data-nightly
+    client_id: backup-node-1
+    schedule:
+      cron: "0 2 * * *"
+    remove_older_than: 7
+    state: started
+
+- name: Back the volume up now and wait for the Cinder backup
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_id: db-data
+    backup_name: before-upgrade
+    client_id: backup-node-1
+    operation: backup
+    timeout: 900
+  register: backup
+
+- name: Put the data back (the volume must be available, not attached)
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_id: db-data
+    backup_name: before-upgrade
+    client_id: backup-node-1
+    operation: restore
+    restore_name: restore-db-data-before-upgrade
+    timeout: 900
+
+- name: Back up every server and volume of the project once
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_type: project
+    backup_name: tenant-weekly
+    client_id: backup-node-1
+    operation: backup
+    storage: swift
+    timeout: 3600
+
+- name: Remove the volume's Freezer backups
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_id: db-data
+    backup_name: before-upgrade
+    client_id: backup-node-1
+    operation: admin
+
+- name: Stop scheduling the nightly job, then remove it
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_id: db-data
+    backup_name: db-data-nightly
+    state: absent
+'''
+
+RETURN = r'''
+job:
+  description:
+    - The Freezer job (C(job_id), C(client_id), C(description), C(job_schedule), C(job_actions)).
+      C(user_credentials) values and secret action options are replaced by C(********).
+    - For a one-shot operation the job as it finished (it has been removed since); in check mode the planned job.
+    - C(null) after O(state=absent) and for image and network resources.
+  returned: always
+  type: dict
+resource:
+  description: The protected resource (C(type), C(id), and per type C(volume), C(boot), C(boot_volume),
+    C(image_id), C(networks), C(servers), C(volumes)).
+  returned: always
+  type: dict
+backups:
+  description: Freezer backup records produced by a one-shot backup (C(backup_id), C(status), C(backup_metadata)).
+  returned: O(operation=backup)
+  type: list
+  elements: dict
+cinder_backups:
+  description: The Cinder backups a one-shot C(cindernative) backup created, after Cinder finished them.
+  returned: O(operation=backup)
+  type: list
+  elements: dict
+deleted_backups:
+  description: Ids of Cinder backups an admin operation removed.
+  returned: O(operation=admin)
+  type: list
+  elements: str
+restored:
+  description: The volumes a C(cindernative) restore wrote into, after Cinder finished.
+  returned: O(operation=restore)
+  type: list
+  elements: dict
+removed:
+  description: Ids of the jobs (and their actions) removed.
+  returned: O(state=absent) and one-shot operations
+  type: list
+  elements: str
+events:
+  description: Job events sent (C(start), C(stop)).
+  returned: managed jobs
+  type: list
+  elements: str
+updated:
+  description: Fields of an existing job that were updated (C(description), C(client_id), C(job_schedule),
+    C(job_actions)).
+  returned: managed jobs
+  type: list
+  elements: str
+msg:
+  description: Why nothing was done (image and network resources).
+  returned: when nothing is backed up
+  type: str
+'''
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer import FreezerJobDriver
+
+OPTION_KEYS = ('description', 'client_id', 'schedule', 'volume_mode', 'storage', 'container', 'engine_name',
+               'incremental', 'remove_older_than', 'fullbackup_rotation', 'restore_name', 'restore_from_date',
+               'restore_backup_id', 'restore_network', 'max_retries', 'max_retries_interval',
+               'extra_action_options')
+
+
+class FreezerJobModule(ProtectionModule):
+    argument_spec = dict(
+        resource_type=dict(type='str', default='volume', choices=['project', 'server', 'volume', 'image', 'network']),
+        resource_id=dict(type='str'),
+        backup_name=dict(type='str', required=True),
+        description=dict(type='str'),
+        client_id=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent', 'started', 'stopped']),
+        operation=dict(type='str', choices=['backup', 'restore', 'admin']),
+        schedule=dict(type='dict', options=dict(
+            interval=dict(type='str'),
+            cron=dict(type='str'),
+            date=dict(type='str'),
+            start_date=dict(type='str'),
+            end_date=dict(type='str'),
+        )),
+        volume_mode=dict(type='str', default='cindernative', choices=['cindernative', 'cinder']),
+        storage=dict(type='str', default='swift', choices=['swift', 'local', 'ssh', 's3', 'ftp', 'ftps']),
+        container=dict(type='str'),
+        engine_name=dict(type='str', choices=['tar', 'rsync', 'rsyncv2', 'nova', 'osbrick', 'glance']),
+        incremental=dict(type='bool', default=False),
+        remove_older_than=dict(type='float'),
+        fullbackup_rotation=dict(type='int'),
+        restore_name=dict(type='str'),
+        restore_from_date=dict(type='str'),
+        restore_backup_id=dict(type='str'),
+        restore_network=dict(type='str'),
+        max_retries=dict(type='int', default=0),
+        max_retries_interval=dict(type='int', default=10),
+        extra_action_options=dict(type='dict', no_log=True),
+    )
+    module_kwargs = dict(
+        mutually_exclusive=[('operation', 'state'), ('remove_older_than', 'fullbackup_rotation'),
+                            ('operation', 'schedule')],
+    )
+
+    def run(self):
+        p = self.params
+        state = p['state'] or 'present'
+        if p['resource_type'] not in ('project',) and not p['resource_id']:
+            raise ProtectionError('resource_id is required for resource_type %s' % p['resource_type'])
+        if p['remove_older_than'] is not None and p['remove_older_than'] < 0:
+            raise ProtectionError('remove_older_than must be >= 0 days, got %s' % p['remove_older_than'])
+        if p['fullbackup_rotation'] is not None and p['fullbackup_rotation'] < 1:
+            raise ProtectionError('fullbackup_rotation must be >= 1, got %s' % p['fullbackup_rotation'])
+        if not p['client_id'] and (p['operation'] or state != 'absent'):
+            raise ProtectionError('client_id is required (the Freezer client whose scheduler runs the job)')
+        options = dict((k, p[k]) for k in OPTION_KEYS)
+        if options['schedule']:
+            options['schedule'] = dict((k, v) for k, v in options['schedule'].items() if v is not None)
+        driver = FreezerJobDriver(self.conn, interface=p['interface'], **self.wait_options())
+        resource_id = p['resource_id']
+        if p['resource_type'] == 'project' and not resource_id:
+            resource_id = self.conn.current_project_id
+        if p['operation']:
+            result = driver.run_operation(p['resource_type'], resource_id, p['backup_name'], p['operation'], options,
+                                          dry_run=self.check_mode)
+        elif state == 'absent':
+            result = driver.remove_job(p['resource_type'], resource_id, p['backup_name'], options,
+                                       dry_run=self.check_mode)
+        else:
+            result = driver.ensure_job(p['resource_type'], resource_id, p['backup_name'], options, state=state,
+                                       dry_run=self.check_mode)
+        data = result.as_dict()
+        before, after = data.pop('before', None), data.pop('after', None)
+        return diff_result(data, before, after, self.want_diff)
+
+
+def main():
+    FreezerJobModule()()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,299 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: k8s_pod_protect
+short_description: Protect a Kubernetes pod and its Cinder persistent volumes, restore it, delete the protection
+version_added: 0.1.0
+description:
+  - O(state=present) saves the pod's full manifest, its PersistentVolumeClaims and PersistentVolumes (without
+    the fields the API server sets) as a checkpoint in the bank, and protects every Cinder volume behind the
+    PVs - in-tree C(spec.cinder.volumeID) and CSI C(cinder.csi.openstack.org) C(volumeHandle) - with a Cinder
+    snapshot or, with O(backup_mode=backup), a Cinder backup. The checkpoint only becomes C(available) once
+    every volume is protected; on failure the snapshots/backups made and the checkpoint are removed.
+  - O(state=restored) creates new Cinder volumes from the newest available checkpoint, new PVs
+    (reclaim policy C(Retain), C(claimRef) pre-bound to the new claim), PVCs bound to them and a new pod, in
+    the same or another namespace (created when missing), then waits for every PVC to be C(Bound) and the pod
+    to be C(Running). Restored objects carry the label C(dataprotection.openstack/checkpoint) and their
+    original names in annotations; a second run finds the restore and reports no change.
+  - If the restore fails (a volume cannot be restored, the pod fails or does not start in time) everything the
+    run created is removed and named in the message, unless O(keep_on_failure=true).
+  - O(state=absent) removes every checkpoint of the protection and its Cinder snapshots/backups. Restored
+    resources are not touched.
+  - A protection is identified by the pod (O(namespace), O(pod)) and O(backup_name); the pod may be gone
+    for O(state=restored) and O(state=absent).
+  - Use M(dataprotection.openstack.k8s_pod_protectable_info) to list pods and their volumes, and
+    M(dataprotection.openstack.checkpoint_info) to read checkpoints.
+author:
+  - dataprotection.openstack contributors (@dataprotection)
+extends_documentation_fragment:
+  - dataprotection.openstack.openstack
+  - dataprotection.openstack.kubernetes
+  - dataprotection.openstack.bank
+  - dataprotection.openstack.wait
+attributes:
+  check_mode:
+    support: full
+    description: Predicts C(changed) exactly; nothing is created or deleted in Kubernetes, Cinder or the bank.
+  diff_mode:
+    support: full
+    description: Shows the checkpoint (or the restored pod) before and after.
+options:
+  pod:
+    description:
+      - Name of the pod.
+    type: str
+    required: true
+  namespace:
+    description:
+      - Namespace of the pod.
+    type: str
+    default: default
+  backup_name:
+    description:
+      - Name of the protection.
+    type: str
+    required: true
+  description:
+    description:
+      - Description of the checkpoint and of its Cinder snapshots/backups.
+    type: str
+  backup_mode:
+    description:
+      - V(snapshot) protects each volume with a Cinder snapshot (fast, on the volume's backend).
+      - V(backup) protects each volume with a Cinder backup (a full copy in the backup service; slower).
+    type: str
+    choices: [snapshot, backup]
+    default: snapshot
+  force:
+    description:
+      - Snapshot or back up volumes that are C(in-use) (attached to the node running the pod). The copy is
+        crash-consistent. Cinder refuses attached volumes without it.
+    type: bool
+    default: true
+  state:
+    description:
+      - V(present) protects the pod (once; a rerun with an available checkpoint changes nothing).
+      - V(restored) restores the newest available checkpoint.
+      - V(absent) removes the protection.
+    type: str
+    choices: [present, absent, restored]
+    default: present
+  restore_name:
+    description:
+      - Name of the restored pod. Default - the original name.
+    type: str
+  restore_namespace:
+    description:
+      - Namespace to restore into (created when missing). Default - the original namespace.
+    type: str
+  restore_description:
+    description:
+      - Description of the restored Cinder volumes, also set as the pod annotation
+        C(dataprotection.openstack/restore-description).
+    type: str
+  on_collision:
+    description:
+      - What to do when the restored pod's or a PVC's name is taken in the target namespace.
+      - V(fail) fails the task before anything is created.
+      - V(rename) appends the first 8 characters of the checkpoint id; the original name stays in the annotation
+        C(dataprotection.openstack/original-name). PV names are always new (original name + new volume id).
+    type: str
+    choices: [fail, rename]
+    default: fail
+  keep_on_failure:
+    description:
+      - Keep the objects created by a failed restore (for inspection) instead of removing them. They are named
+        in the failure message and in RV(created).
+    type: bool
+    default: false
+notes:
+  - The Cinder snapshots and backups are always waited for (a checkpoint is only C(available) once they are);
+    O(wait=false) only skips waiting for the restored PVCs and pod.
+  - The restored pod gets a fresh service-account token volume, no C(nodeName) and no owner references.
+seealso:
+  - module: dataprotection.openstack.k8s_pod_protectable_info
+  - module: dataprotection.openstack.checkpoint_info
+  - module: dataprotection.openstack.cinder_snapshot_protect
+'''
+
+EXAMPLES = r'''
+- name: Protect a database pod and its two Cinder volumes into the Swift bank
+  dataprotection.openstack.k8s_pod_protect:
+    cloud: mycloud
+    kubeconfig: ~/.kube/prod.yaml
+    namespace: shop
+    pod: postgres-0
+    backup_name: nightly
+    description: before the schema migration
+    bank:
+      type: swift
+      container: k8s-checkpoints
+  register: protected
+
+- name: Restore it into a fresh namespace, renaming on collisions
+  dataprotection.openstack.k8s_pod_protect:
+    cloud: mycloud
+    kubeconfig: ~/.kube/prod.yaml
+    namespace: shop
+    pod: postgres-0
+    backup_name: nightly
+    state: restored
+    restore_namespace: shop-restore-test
+    on_collision: rename
+    timeout: 600
+    bank:
+      type: swift
+      container: k8s-checkpoints
+  register: restored
+
+- name: Show which volume replaced which
+  ansible.builtin.debug:
+    var: restored.resource_map.volumes
+
+- name: Full copies with Cinder backups, credentials from AWX (K8S_AUTH_* and OS_CLIENT_CONFIG_FILE)
+  dataprotection.openstack.k8s_pod_protect:
+    namespace: shop
+    pod: postgres-0
+    backup_name: weekly
+    backup_mode: backup
+    bank:
+      type: swift
+
+- name: Remove the protection (checkpoint and Cinder snapshots)
+  dataprotection.openstack.k8s_pod_protect:
+    cloud: mycloud
+    namespace: shop
+    pod: postgres-0
+    backup_name: nightly
+    state: absent
+    bank:
+      type: swift
+      container: k8s-checkpoints
+'''
+
+RETURN = r'''
+checkpoint:
+  description:
+    - The checkpoint (protect - the one made or found; restore - the one restored from; C(null) after absent).
+    - In check mode a planned one has C(id=null) and C(status=(would be created)).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Checkpoint id.
+      type: str
+    status:
+      description: C(protecting), C(available), C(error) or C(deleting).
+      type: str
+    created_at:
+      description: Creation time (UTC).
+      type: str
+    protection:
+      description: C(name), C(description), C(backup_mode).
+      type: dict
+    resource:
+      description: The pod - C(type), C(id) (uid), C(name), C(namespace), C(key).
+      type: dict
+    resources:
+      description: The saved resources (C(type) and C(name) of each pod, PVC, PV and volume record).
+      type: list
+      elements: dict
+    extra:
+      description: C(volumes) - per Cinder volume id its C(pv), C(pvc), C(source) (C(in-tree) or C(csi)),
+        C(mode), C(snapshot_id) or C(backup_id).
+      type: dict
+    bank:
+      description: Where the checkpoint is kept.
+      type: str
+restored:
+  description: The restored pod (namespace, name, uid, phase, node, labels, annotations).
+  returned: O(state=restored)
+  type: dict
+resource_map:
+  description:
+    - Original -> new, for C(volumes) (Cinder ids), C(persistentvolumes), C(persistentvolumeclaims) and C(pods)
+      (C(namespace/name)). New ids are C(null) in check mode.
+  returned: O(state=restored)
+  type: dict
+  sample:
+    volumes: {"2f6e...": "9a1c..."}
+    persistentvolumes: {"pv-data": "pv-data-9a1c0b2d"}
+    persistentvolumeclaims: {"shop/data": "shop-restore/data"}
+    pods: {"shop/postgres-0": "shop-restore/postgres-0"}
+created:
+  description: What a restore created (C(namespace), C(volumes), C(persistentvolumes), C(persistentvolumeclaims),
+    C(pod)); on failure what was removed or kept.
+  returned: O(state=restored) when something was created
+  type: dict
+deleted:
+  description: Ids of the checkpoints removed.
+  returned: always
+  type: list
+  elements: str
+replaced:
+  description: Ids of unfinished or failed checkpoints of the protection that a new protection replaced.
+  returned: O(state=present)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import kubernetes_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import bank, kube_client
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
+
+
+def _spec():
+    spec = kubernetes_argument_spec()
+    spec.update(bank_argument_spec())
+    spec.update(
+        pod=dict(type='str', required=True),
+        namespace=dict(type='str', default='default'),
+        backup_name=dict(type='str', required=True),
+        description=dict(type='str'),
+        backup_mode=dict(type='str', default='snapshot', choices=['snapshot', 'backup']),
+        force=dict(type='bool', default=True),
+        state=dict(type='str', default='present', choices=['present', 'absent', 'restored']),
+        restore_name=dict(type='str'),
+        restore_namespace=dict(type='str'),
+        restore_description=dict(type='str'),
+        on_collision=dict(type='str', default='fail', choices=['fail', 'rename']),
+        keep_on_failure=dict(type='bool', default=False),
+    )
+    return spec
+
+
+class K8sPodProtectModule(ProtectionModule):
+    argument_spec = _spec()
+
+    def run(self):
+        p = self.params
+        driver = K8sPodDriver(self.conn, kube_client(self), bank(self), **self.wait_options())
+        source = (p['namespace'], p['pod'])
+        options = dict((k, p[k]) for k in ('description', 'backup_mode', 'force', 'restore_name', 'restore_namespace',
+                                           'restore_description', 'on_collision', 'keep_on_failure'))
+        if p['state'] == 'present':
+            result = driver.protect(source, p['backup_name'], options, dry_run=self.check_mode)
+        elif p['state'] == 'absent':
+            result = driver.delete(source, p['backup_name'], dry_run=self.check_mode)
+        else:
+            result = driver.restore(source, p['backup_name'], options, dry_run=self.check_mode)
+        data = result.as_dict()
+        before, after = data.pop('before', None), data.pop('after', None)
+        data.pop('plan', None)
+        data.setdefault('deleted', [])
+        return diff_result(data, before, after, self.want_diff)
+
+
+def main():
+    K8sPodProtectModule()()
+
+
+if __name__ == '__main__':
+    main()

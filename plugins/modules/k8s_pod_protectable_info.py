@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: k8s_pod_protectable_info
+short_description: List Kubernetes pods with the Cinder volumes behind their persistent volume claims
+version_added: 0.1.0
+description:
+  - Lists the pods of all namespaces, of one namespace, or one pod, with each PersistentVolumeClaim the pod
+    mounts, its PersistentVolume and the Cinder volume behind it (in-tree C(spec.cinder.volumeID) or CSI
+    C(cinder.csi.openstack.org) C(volumeHandle)).
+  - Says for each pod whether M(dataprotection.openstack.k8s_pod_protect) can protect it, and why not
+    (claim missing or not C(Bound), PV missing, PV not backed by Cinder).
+  - Talks to Kubernetes only; no OpenStack credentials are needed.
+author:
+  - dataprotection.openstack contributors (@dataprotection)
+extends_documentation_fragment:
+  - dataprotection.openstack.kubernetes
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Reads only.
+options:
+  namespace:
+    description:
+      - Only pods of this namespace. Default - all namespaces (or C(default) with O(pod)).
+    type: str
+  pod:
+    description:
+      - Only this pod (the task fails if it does not exist).
+    type: str
+seealso:
+  - module: dataprotection.openstack.k8s_pod_protect
+'''
+
+EXAMPLES = r'''
+- name: Which pods of the shop namespace can be protected
+  dataprotection.openstack.k8s_pod_protectable_info:
+    kubeconfig: ~/.kube/prod.yaml
+    namespace: shop
+  register: protectables
+
+- name: Protect each protectable pod
+  dataprotection.openstack.k8s_pod_protect:
+    cloud: mycloud
+    kubeconfig: ~/.kube/prod.yaml
+    namespace: "{{ item.namespace }}"
+    pod: "{{ item.name }}"
+    backup_name: nightly
+  loop: "{{ protectables.pods | selectattr('protectable') | list }}"
+  loop_control:
+    label: "{{ item.namespace }}/{{ item.name }}"
+'''
+
+RETURN = r'''
+pods:
+  description: One entry per pod.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: Namespace.
+      type: str
+    name:
+      description: Pod name.
+      type: str
+    uid:
+      description: Pod uid.
+      type: str
+    phase:
+      description: Pod phase.
+      type: str
+    node:
+      description: Node the pod runs on.
+      type: str
+    protectable:
+      description: Whether every volume of the pod can be protected.
+      type: bool
+    problems:
+      description: Why not, one message per volume.
+      type: list
+      elements: str
+    volumes:
+      description: Per PVC-backed volume - C(volume) (name in the pod), C(pvc), C(pvc_phase), C(pv), C(source)
+        (C(in-tree), C(csi) or the PV's other source), C(cinder_volume_id), C(problem).
+      type: list
+      elements: dict
+'''
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
+from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import kubernetes_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import kube_client
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
+
+
+def _spec():
+    spec = kubernetes_argument_spec()
+    spec.update(namespace=dict(type='str'), pod=dict(type='str'))
+    return spec
+
+
+class K8sPodProtectableInfoModule(ProtectionModule):
+    argument_spec = _spec()
+    use_openstack = False
+    use_wait = False
+
+    def run(self):
+        driver = K8sPodDriver(None, kube_client(self), None)
+        return dict(changed=False, pods=driver.protectables(self.params['namespace'], self.params['pod']))
+
+
+def main():
+    K8sPodProtectableInfoModule()()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,262 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to dataprotection.openstack
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: manila_share_protect
+short_description: Protect Manila shares with snapshots, restore them to new shares or in place, delete the protection
+version_added: 0.1.0
+description:
+  - Protects a Manila share with a share snapshot (O(state=present)), restores a protection (O(state=restored)) and
+    removes it (O(state=absent)).
+  - Restore creates a new share from the snapshot with the source's protocol, size, share type, share network and
+    availability zone; or, with O(share_id) set to the source share, reverts the share in place to the snapshot.
+    Manila reverts a share only to its latest snapshot; the task says so and names the newer snapshots otherwise.
+  - A protection is identified by the share and O(snapshot_name) together, never by the snapshot name alone across
+    the project.
+  - With O(retain) the protection rotates for periodic runs - each run adds a snapshot named
+    C(<snapshot_name>-<UTC timestamp>) and removes the oldest ones this collection created beyond O(retain).
+    Snapshots this collection did not create are never touched.
+  - One task can protect many shares (O(shares), O(share_metadata) or O(query)) with bounded concurrency.
+    Each share's result is returned; a failing share fails the task without undoing or hiding the others.
+  - A snapshot that goes to C(error) or does not finish in time is removed before the task fails. Check mode
+    predicts C(changed) exactly and touches nothing.
+  - Needs Manila API microversion 2.73 or later (snapshot metadata); revert needs the share type's
+    C(revert_to_snapshot_support).
+author:
+  - dataprotection.openstack contributors (@dataprotection)
+extends_documentation_fragment:
+  - dataprotection.openstack.openstack
+  - dataprotection.openstack.wait
+  - dataprotection.openstack.rotation
+attributes:
+  check_mode:
+    support: full
+    description: Predicts C(changed) exactly; nothing is created, reverted or deleted.
+  diff_mode:
+    support: full
+    description: Shows the protection's snapshots (or the share's revert marker) before and after.
+options:
+  share:
+    description:
+      - Name or id of the share to protect. Names must be unique in the project; pass the id otherwise.
+      - Exactly one of O(share), O(shares), O(share_metadata) or O(query) is required.
+    type: str
+  shares:
+    description:
+      - Names or ids of several shares to protect in one task (bulk).
+    type: list
+    elements: str
+  share_metadata:
+    description:
+      - Protect every share of the project whose metadata contains all these key/value pairs (bulk).
+    type: dict
+  query:
+    description:
+      - A JMESPath expression over the project's shares (a list of dicts with C(id), C(name), C(status), C(size),
+        C(share_protocol), C(share_type), C(share_type_name), C(share_network_id), C(availability_zone),
+        C(metadata)); every share it returns is protected (bulk).
+      - For example V([?share_protocol=='NFS' && metadata.backup=='daily']).
+    type: str
+  snapshot_name:
+    description:
+      - Name of the protection. Without O(retain) the share snapshot has exactly this name.
+    type: str
+    required: true
+  description:
+    description:
+      - Description of the share snapshot.
+    type: str
+  force:
+    description:
+      - Passed to Manila as the snapshot's C(force) flag (snapshot a share that is busy).
+    type: bool
+    default: false
+  metadata:
+    description:
+      - Metadata to set on new share snapshots. The collection adds C(dataprotection_managed) and
+        C(dataprotection_protection).
+    type: dict
+  state:
+    description:
+      - V(present) ensures the protection exists (a new snapshot each run when O(retain) is set, unless O(min_age)
+        says the newest is recent enough).
+      - V(absent) removes the protection's snapshots (the one named O(snapshot_name) and the collection's rotated
+        ones). Do this before deleting the share - Manila refuses to delete a share that has snapshots.
+      - V(restored) restores the newest snapshot of the protection - to a new share named O(restore_name), or in
+        place into the source share when O(share_id) is set.
+    type: str
+    choices: [present, absent, restored]
+    default: present
+  restore_name:
+    description:
+      - Name of the new share to create from the snapshot (O(state=restored) without O(share_id)).
+      - If a share of that name exists and was created from this snapshot, nothing changes; if it came from
+        elsewhere the task fails.
+    type: str
+  restore_description:
+    description:
+      - Description of the new share.
+    type: str
+  share_id:
+    description:
+      - The target share to restore to (O(state=restored)). Manila can restore a snapshot in place only into its
+        own share, so this must be the id (or name) of the protected share itself - the share is reverted to the
+        protection's newest snapshot, which must be the share's latest snapshot.
+      - The revert is recorded in the share's metadata C(dataprotection_reverted_to); a run that finds the share
+        already reverted to that snapshot reports C(changed=false). Remove that key to revert again.
+    type: str
+  concurrency:
+    description:
+      - How many shares are protected at once in bulk mode.
+    type: int
+    default: 8
+notes:
+  - Manila cannot delete a share that still has snapshots (HTTP 400/403 about dependent snapshots); remove the
+    protection (O(state=absent)) first.
+  - openstack.cloud has no Manila modules; there is nothing to compare with.
+seealso:
+  - module: dataprotection.openstack.cinder_snapshot_protect
+  - module: dataprotection.openstack.protectable_info
+'''
+
+EXAMPLES = r'''
+- name: Protect a share before an upgrade (idempotent)
+  dataprotection.openstack.manila_share_protect:
+    cloud: mycloud
+    share: app-files
+    snapshot_name: before-upgrade
+    description: taken before the 2.0 upgrade
+
+- name: Nightly rotation of every share tagged backup=daily - keep 7, at most one per 20 hours
+  dataprotection.openstack.manila_share_protect:
+    cloud: mycloud
+    share_metadata:
+      backup: daily
+    snapshot_name: nightly
+    retain: 7
+    min_age: 72000
+    concurrency: 16
+
+- name: Restore the protection to a new share (same protocol, type and network)
+  dataprotection.openstack.manila_share_protect:
+    cloud: mycloud
+    share: app-files
+    snapshot_name: before-upgrade
+    state: restored
+    restore_name: app-files-restored
+  register: restore
+
+- name: Show which share replaced which
+  ansible.builtin.debug:
+    var: restore.resource_map
+
+- name: Roll the share itself back to the snapshot (must be its latest snapshot)
+  dataprotection.openstack.manila_share_protect:
+    cloud: mycloud
+    share: app-files
+    snapshot_name: before-upgrade
+    state: restored
+    share_id: "{{ restore.share.id }}"
+
+- name: Remove the protection (needed before the share can be deleted)
+  dataprotection.openstack.manila_share_protect:
+    cloud: mycloud
+    share: app-files
+    snapshot_name: before-upgrade
+    state: absent
+'''
+
+RETURN = r'''
+share_snapshot:
+  description: The protection's share snapshot (the newest with O(retain)); with check mode a planned one has
+    C(status=(would be created)). C(null) after O(state=absent).
+  returned: single share
+  type: dict
+  contains:
+    id:
+      description: Share snapshot id.
+      type: str
+    name:
+      description: Share snapshot name.
+      type: str
+    status:
+      description: Manila status.
+      type: str
+    share_id:
+      description: The protected share.
+      type: str
+    size:
+      description: Size in GiB.
+      type: int
+    created_at:
+      description: Creation time.
+      type: str
+    metadata:
+      description: Snapshot metadata.
+      type: dict
+share:
+  description: The protected share (id, name, status, size, share_protocol, share_type, share_type_name,
+    share_network_id, availability_zone, snapshot_id, description, metadata).
+  returned: single share
+  type: dict
+share_snapshots:
+  description: Bulk mode - one entry per share with C(share_ref), C(share), C(share_snapshot), C(changed),
+    C(failed), C(msg) (when failed), C(deleted).
+  returned: bulk
+  type: list
+  elements: dict
+deleted:
+  description: Ids of share snapshots deleted (state absent, retention, or an errored snapshot replaced).
+  returned: always
+  type: list
+  elements: str
+rotation_skipped:
+  description: With O(retain) - true when O(min_age) skipped the new snapshot (not named C(skipped), which Ansible reads as a skipped task).
+  returned: when O(retain) is set
+  type: bool
+restored:
+  description: The share restored from the snapshot (the new share, or the reverted share itself).
+  returned: O(state=restored)
+  type: dict
+reverted:
+  description: With O(share_id) - true when this run reverted the share in place.
+  returned: O(state=restored) with O(share_id)
+  type: bool
+resource_map:
+  description: Original share id -> restored share id (the same id after an in-place revert; C(null) in check
+    mode before creation).
+  returned: O(state=restored)
+  type: dict
+  sample: {"1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa": "7d3c1b2e-2222-4f5a-8e6d-2a1b3c4d5e6f"}
+'''
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.manila_share import ManilaShareDriver
+from ansible_collections.dataprotection.openstack.plugins.module_utils.snapshot_module import (
+    SnapshotProtectModule,
+    selection_kwargs,
+    snapshot_argument_spec,
+)
+
+
+class ManilaShareProtectModule(SnapshotProtectModule):
+    driver_class = ManilaShareDriver
+    source_option, names_option, metadata_option = 'share', 'shares', 'share_metadata'
+    list_key = 'share_snapshots'
+    extra_options = ('share_id',)
+    argument_spec = dict(snapshot_argument_spec('share', 'shares', 'share_metadata'), share_id=dict(type='str'))
+    module_kwargs = dict(
+        required_if=[('state', 'restored', ['share']), ('state', 'restored', ['restore_name', 'share_id'], True)],
+        **selection_kwargs('share', 'shares', 'share_metadata')
+    )
+
+
+def main():
+    ManilaShareProtectModule()()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,391 @@
+"""freezer_job through real ansible-playbook runs against the real local freezer-api, Cinder (backup) and a real
+freezer-scheduler + freezer-agent started here (non-central, project demo, a fixed client_id)."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+import openstack
+import pytest
+import yaml
+
+from conftest import no_traceback, wait_status
+from playbook_runner import ROOT, run_module
+
+MODULE = 'dataprotection.openstack.freezer_job'
+LC_BIN = os.path.join(ROOT, '.localcloud', 'venv', 'bin')
+FREEZER_ENDPOINT = 'http://127.0.0.1:9090'
+
+
+def job(cloud_env, check=False, diff=False, **args):
+    args.setdefault('cloud', 'localcloud-demo')
+    args.setdefault('timeout', 90)
+    args.setdefault('poll_interval', 1)
+    return run_module(MODULE, args, check=check, diff=diff, env=cloud_env)
+
+
+class Freezer:
+    """Plain REST reads of freezer-api as the demo user (what the test asserts on)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.base = '%s/v2/%s' % (FREEZER_ENDPOINT, conn.current_project_id)
+
+    def get(self, path, **params):
+        response = self.conn.session.get(self.base + path, params=params, raise_exc=False)
+        return response.status_code, (response.json() if response.content else {})
+
+    def jobs(self):
+        return self.get('/jobs', limit=1000)[1]['jobs']
+
+    def jobs_of(self, backup_name):
+        return [j for j in self.jobs()
+                if any((a.get('freezer_action') or {}).get('backup_name') == backup_name for a in j['job_actions'])]
+
+    def action_exists(self, action_id):
+        return self.get('/actions/' + action_id)[0] == 200
+
+    def backups_of(self, backup_name):
+        return [b for b in self.get('/backups', limit=1000)[1]['backups']
+                if (b.get('backup_metadata') or {}).get('backup_name') == backup_name]
+
+    def register_client(self, client_id):
+        response = self.conn.session.post(self.base + '/clients', json={'client_id': client_id, 'hostname': client_id},
+                                          raise_exc=False)
+        assert response.status_code in (201, 409), response.text
+
+    def delete_client(self, client_id):
+        self.conn.session.delete(self.base + '/clients/' + client_id, raise_exc=False)
+
+    def delete_job_and_actions(self, job_doc):
+        self.conn.session.delete(self.base + '/jobs/' + job_doc['job_id'], raise_exc=False)
+        for action in job_doc['job_actions']:
+            self.conn.session.delete(self.base + '/actions/' + action['action_id'], raise_exc=False)
+
+
+@pytest.fixture(scope='module')
+def freezer(localcloud, lc_demo):
+    return Freezer(lc_demo)
+
+
+@pytest.fixture(scope='module')
+def scheduler(localcloud, clouds_yaml, freezer):
+    """A real freezer-scheduler (non-central, project demo) polling every second; stopped at the end."""
+    with open(clouds_yaml) as handle:
+        auth = yaml.safe_load(handle)['clouds']['localcloud-demo']['auth']
+    client_id = 'it-freezer-%s' % uuid.uuid4().hex[:8]
+    workdir = tempfile.mkdtemp(prefix='dp-freezer-sched-')
+    conf = os.path.join(workdir, 'scheduler.conf')
+    with open(conf, 'w') as handle:
+        handle.write('[DEFAULT]\nlog_file = %s\n\n[scheduler]\nclient_id = %s\njobs_dir = %s\ninterval = 1\n'
+                     'no_daemon = true\n' % (os.path.join(workdir, 'scheduler.log'), client_id,
+                                             os.path.join(workdir, 'jobs')))
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith('OS_'))
+    env.update(PATH=LC_BIN + os.pathsep + env.get('PATH', ''), HOME=workdir, OS_AUTH_URL=auth['auth_url'],
+               OS_USERNAME=auth['username'], OS_PASSWORD=auth['password'], OS_PROJECT_NAME=auth['project_name'],
+               OS_USER_DOMAIN_NAME='Default', OS_PROJECT_DOMAIN_NAME='Default', OS_REGION_NAME='RegionOne',
+               OS_IDENTITY_API_VERSION='3')
+    proc = subprocess.Popen([os.path.join(LC_BIN, 'freezer-scheduler'), '--config-file', conf, 'start'],
+                            cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while freezer.get('/clients/' + client_id)[0] != 200:
+        assert proc.poll() is None, 'freezer-scheduler exited (rc=%s), see %s' % (proc.returncode, workdir)
+        assert time.monotonic() < deadline, 'freezer-scheduler did not register %s' % client_id
+        time.sleep(0.5)
+    yield dict(client_id=client_id, log=os.path.join(workdir, 'scheduler.log'))
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    freezer.delete_client(client_id)
+
+
+@pytest.fixture
+def volumes(admin_conn, demo_conn, freezer):
+    """Volumes in AZ nova (where cinder-backup runs); at teardown their backups, jobs and records go too."""
+    made, names = [], []
+
+    def make(name, metadata=None, **kwargs):
+        volume = demo_conn.block_storage.create_volume(name=name, size=1, availability_zone='nova',
+                                                       metadata=metadata or {}, **kwargs)
+        volume = wait_status(lambda: _get(demo_conn.block_storage.get_volume, volume.id), {'available', 'error'})
+        assert volume.status == 'available'
+        made.append(volume.id)
+        names.append(name)
+        return volume
+
+    yield make
+    bs = admin_conn.block_storage
+    for name in names:
+        for job_doc in freezer.jobs_of(name):
+            freezer.delete_job_and_actions(job_doc)
+        for record in freezer.backups_of(name):
+            freezer.conn.session.delete(freezer.base + '/backups/' + record['backup_id'], raise_exc=False)
+    for volume_id in made:
+        volume = _get(bs.get_volume, volume_id)
+        if volume is not None and volume.attachments:
+            for attachment in volume.attachments:
+                bs.detach_volume(volume, attachment['attachment_id'])
+        for backup in bs.backups(details=True, all_projects=True, volume_id=volume_id):
+            if backup.status not in ('available', 'error'):
+                bs.reset_backup_status(backup, 'error')  # pragma: no cover - only after a broken run
+            bs.delete_backup(backup.id, ignore_missing=True)
+            wait_status(lambda b=backup: _get(bs.get_backup, b.id), {'gone'})
+        volume = _get(bs.get_volume, volume_id)
+        if volume is not None and volume.status not in ('available', 'error'):
+            bs.reset_volume_status(volume, status='available', attach_status='detached', migration_status=None)
+        bs.delete_volume(volume_id, ignore_missing=True)
+
+
+def _get(getter, rid):
+    try:
+        return getter(rid)
+    except openstack.exceptions.NotFoundException:
+        return None
+
+
+def volume_path(volume_id):
+    return os.path.join(ROOT, '.localcloud', 'cinder', 'volumes', 'volume-%s' % volume_id)
+
+
+def write_marker(volume_id, data):
+    with open(volume_path(volume_id), 'r+b') as handle:
+        handle.write(data)
+
+
+def read_marker(volume_id, size):
+    with open(volume_path(volume_id), 'rb') as handle:
+        return handle.read(size)
+
+
+def backups_named(conn, volume_id, name):
+    return [b for b in conn.block_storage.backups(details=True, volume_id=volume_id) if b.name == name]
+
+
+def assert_no_job_left(freezer, name):
+    assert freezer.jobs_of(name) == []
+
+
+# -- managed job ---------------------------------------------------------------
+def test_managed_job_idempotent_update_events_absent(cloud_env, freezer, scheduler, volumes, unique):
+    volume = volumes(unique)
+    args = dict(resource_id=unique, backup_name=unique, client_id=scheduler['client_id'],
+                schedule={'interval': '1 days'}, remove_older_than=7)
+    check = job(cloud_env, check=True, diff=True, **args)
+    assert check.changed is True and not check.failed, check
+    assert freezer.jobs_of(unique) == []
+    assert check['diff']['before'] == {} and check['job']['job_schedule'] == {'schedule_interval': '1 days'}
+
+    first = job(cloud_env, diff=True, **args)
+    assert first.changed is True and not first.failed, first
+    [stored] = freezer.jobs_of(unique)
+    assert stored['job_id'] == first['job']['job_id'] and stored['client_id'] == scheduler['client_id']
+    assert stored['job_schedule']['schedule_interval'] == '1 days'
+    actions = [a['freezer_action'] for a in stored['job_actions']]
+    assert [(a['action'], a['mode'], a['cindernative_vol_id']) for a in actions] == [
+        ('backup', 'cindernative', volume.id), ('admin', 'cindernative', volume.id)]
+    assert actions[1]['remove_older_than'] == 7
+    assert stored['description'] == '%s (volume %s)' % (unique, volume.id)
+
+    again = job(cloud_env, **args)
+    assert again.changed is False and again['updated'] == [] and again['job']['job_id'] == stored['job_id'], again
+    assert job(cloud_env, check=True, **args).changed is False
+
+    changed_args = {**args, 'schedule': {'cron': '0 2 * * *'}}
+    check_update = job(cloud_env, check=True, **changed_args)
+    assert check_update.changed is True and check_update['updated'] == ['job_schedule']
+    assert freezer.jobs_of(unique)[0]['job_schedule'].get('schedule_interval') == '1 days'
+    updated = job(cloud_env, diff=True, **changed_args)
+    assert updated.changed is True and updated['updated'] == ['job_schedule'], updated
+    [stored2] = freezer.jobs_of(unique)
+    assert stored2['job_id'] == stored['job_id']
+    assert 'schedule_interval' not in stored2['job_schedule']
+    assert (stored2['job_schedule']['schedule_minute'], stored2['job_schedule']['schedule_hour']) == ('0', '2')
+    assert job(cloud_env, **changed_args).changed is False
+
+    # retention changed -> actions replaced; the old actions are deleted, not orphaned
+    old_action_ids = [a['action_id'] for a in stored2['job_actions']]
+    rot_args = dict((k, v) for k, v in changed_args.items() if k != 'remove_older_than')
+    rot_args['fullbackup_rotation'] = 3
+    rotated = job(cloud_env, **rot_args)
+    assert rotated.changed is True and rotated['updated'] == ['job_actions'], rotated
+    [stored3] = freezer.jobs_of(unique)
+    assert stored3['job_actions'][1]['freezer_action']['fullbackup_rotation'] == 3
+    assert not any(freezer.action_exists(a) for a in old_action_ids)
+
+    # started / stopped through job events, seen by the real scheduler
+    started = job(cloud_env, state='started', **rot_args)
+    assert started.changed is True and started['events'] == ['start'], started
+    deadline = time.monotonic() + 30
+    while freezer.jobs_of(unique)[0]['job_schedule'].get('status') != 'scheduled':
+        assert time.monotonic() < deadline, freezer.jobs_of(unique)[0]['job_schedule']
+        time.sleep(0.5)
+    again_started = job(cloud_env, state='started', **rot_args)
+    assert again_started.changed is False, again_started
+    assert job(cloud_env, check=True, state='stopped', **rot_args).changed is True
+    stopped = job(cloud_env, state='stopped', **rot_args)
+    assert stopped.changed is True and stopped['events'] == ['stop'], stopped
+    deadline = time.monotonic() + 30
+    while freezer.jobs_of(unique)[0]['job_schedule'].get('status') in ('scheduled', 'running'):
+        assert time.monotonic() < deadline, freezer.jobs_of(unique)[0]['job_schedule']
+        time.sleep(0.5)
+
+    action_ids = [a['action_id'] for a in freezer.jobs_of(unique)[0]['job_actions']]
+    check_absent = job(cloud_env, check=True, state='absent', resource_id=unique, backup_name=unique)
+    assert check_absent.changed is True and len(freezer.jobs_of(unique)) == 1
+    absent = job(cloud_env, state='absent', resource_id=unique, backup_name=unique)
+    assert absent.changed is True and absent['removed'] == [stored['job_id']], absent
+    assert_no_job_left(freezer, unique)
+    assert not any(freezer.action_exists(a) for a in action_ids)
+    assert job(cloud_env, state='absent', resource_id=unique, backup_name=unique).changed is False
+
+
+def test_job_document_redacts_secrets(cloud_env, freezer, scheduler, volumes, unique):
+    volumes(unique)
+    created = job(cloud_env, resource_id=unique, backup_name=unique, client_id=scheduler['client_id'],
+                  volume_mode='cinder', storage='ssh', extra_action_options={'ssh_host': '127.0.0.1',
+                                                                             'ssh_password': 'hunter2-secret'})
+    assert created.changed is True and not created.failed, created
+    assert 'hunter2-secret' not in created.stdout and 'hunter2-secret' not in str(created.result)
+    action = created['job']['job_actions'][0]['freezer_action']
+    assert action['ssh_password'] == '********' and action['mode'] == 'cinder' and action['storage'] == 'ssh'
+    [stored] = freezer.jobs_of(unique)
+    assert stored['job_actions'][0]['freezer_action']['ssh_password'] == 'hunter2-secret'
+    assert job(cloud_env, state='absent', resource_id=unique, backup_name=unique).changed is True
+
+
+# -- one-shot operations -----------------------------------------------------------
+def test_backup_restore_admin_volume(cloud_env, demo_conn, freezer, scheduler, volumes, unique):
+    volume = volumes(unique)
+    marker = ('dataprotection %s' % unique).encode()
+    write_marker(volume.id, marker)
+    base = dict(resource_id=unique, backup_name=unique, client_id=scheduler['client_id'])
+
+    check = job(cloud_env, check=True, operation='backup', **base)
+    assert check.changed is True and backups_named(demo_conn, volume.id, unique) == []
+    assert_no_job_left(freezer, unique)
+
+    backup = job(cloud_env, operation='backup', **base)
+    assert backup.changed is True and not backup.failed, backup
+    [cinder_backup] = backups_named(demo_conn, volume.id, unique)
+    assert cinder_backup.status == 'available' and cinder_backup.metadata.get('created_by') == 'freezer'
+    assert [b['id'] for b in backup['cinder_backups']] == [cinder_backup.id]
+    assert backup['job']['job_schedule']['result'] == 'success'
+    assert [r['status'] for r in backup['backups']] == ['available']
+    assert backup['backups'][0]['backup_id'] == cinder_backup.metadata['freezer_backup_id']
+    assert_no_job_left(freezer, unique)
+    assert not any(freezer.action_exists(a['action_id']) for a in backup['job']['job_actions'])
+
+    write_marker(volume.id, b'X' * len(marker))
+    assert read_marker(volume.id, len(marker)) != marker
+    restore = job(cloud_env, operation='restore', restore_name=unique + '-restore', **base)
+    assert restore.changed is True and not restore.failed, restore
+    assert restore['job']['job_actions'][0]['freezer_action']['cindernative_backup_id'] == cinder_backup.id
+    assert restore['restored'][0]['id'] == volume.id and restore['restored'][0]['status'] == 'available'
+    assert read_marker(volume.id, len(marker)) == marker
+    assert demo_conn.block_storage.get_volume(volume.id).status == 'available'
+    assert_no_job_left(freezer, unique)
+
+    admin = job(cloud_env, operation='admin', **base)
+    assert admin.changed is True and not admin.failed, admin
+    assert admin['deleted_backups'] == [cinder_backup.id]
+    assert backups_named(demo_conn, volume.id, unique) == []
+    assert freezer.backups_of(unique) == []
+    assert_no_job_left(freezer, unique)
+
+
+def test_server_volume_booted_and_project(cloud_env, demo_conn, freezer, scheduler, volumes, unique):
+    """No Nova here: the server is known to Cinder only (its boot volume attached at /dev/vda)."""
+    boot = volumes(unique + '-boot')
+    data = volumes(unique + '-data')
+    bs = demo_conn.block_storage
+    bs.set_volume_bootable_status(boot, True)
+    server_id = str(uuid.uuid4())
+    bs.attach_volume(boot, '/dev/vda', instance=server_id)
+    wait_status(lambda: bs.get_volume(boot.id), {'in-use'})
+
+    server = job(cloud_env, operation='backup', resource_type='server', resource_id=server_id, backup_name=unique,
+                 client_id=scheduler['client_id'])
+    assert server.changed is True and not server.failed, server
+    assert server['resource']['boot'] == 'volume' and server['resource']['boot_volume']['id'] == boot.id
+    [action] = [a['freezer_action'] for a in server['job']['job_actions']]
+    assert (action['mode'], action['cindernative_vol_id']) == ('cindernative', boot.id)
+    assert [b.status for b in backups_named(demo_conn, boot.id, unique)] == ['available']
+    assert_no_job_left(freezer, unique)
+
+    # project: a managed job (check mode + real) with one action per volume; the boot volume appears once
+    project = job(cloud_env, check=True, resource_type='project', backup_name=unique + '-p',
+                  client_id=scheduler['client_id'])
+    assert project.changed is True and not project.failed, project
+    vol_actions = [a['freezer_action']['cindernative_vol_id'] for a in project['job']['job_actions']]
+    assert boot.id in vol_actions and data.id in vol_actions and len(vol_actions) == len(set(vol_actions))
+    assert project['resource']['compute'] is False
+    assert freezer.jobs_of(unique + '-p') == []
+
+
+def test_image_and_network_are_not_backed_up_alone(cloud_env, freezer, scheduler):
+    for kind in ('image', 'network'):
+        result = job(cloud_env, operation='backup', resource_type=kind, resource_id=str(uuid.uuid4()),
+                     backup_name='never', client_id=scheduler['client_id'])
+        assert result.changed is False and not result.failed and 'not backed up on their own' in result['msg'], result
+    assert freezer.jobs_of('never') == []
+
+
+def test_no_scheduler_times_out_and_cleans_up(cloud_env, demo_conn, freezer, localcloud, volumes, unique):
+    volume = volumes(unique)
+    client_id = 'it-nosched-%s' % uuid.uuid4().hex[:8]
+    freezer.register_client(client_id)
+    try:
+        started = time.monotonic()
+        result = job(cloud_env, operation='backup', resource_id=unique, backup_name=unique, client_id=client_id,
+                     timeout=6)
+        assert result.failed, result
+        no_traceback(result)
+        assert 'no freezer-scheduler picked it up within 6s' in result['msg'] and client_id in result['msg'], result
+        assert 'the job and its actions were removed' in result['msg']
+        assert time.monotonic() - started < 60
+        assert_no_job_left(freezer, unique)
+        assert not any(freezer.action_exists(a['action_id']) for a in result['job']['job_actions'])
+        assert backups_named(demo_conn, volume.id, unique) == []
+    finally:
+        freezer.delete_client(client_id)
+
+
+def test_unregistered_client_fails_clearly(cloud_env, freezer, volumes, unique):
+    volumes(unique)
+    result = job(cloud_env, operation='backup', resource_id=unique, backup_name=unique, client_id='nobody-' + unique)
+    assert result.failed and 'freezer client nobody-%s is not registered' % unique in result['msg'], result
+    no_traceback(result)
+    assert_no_job_left(freezer, unique)
+
+
+def test_job_fail_result_fails_task(cloud_env, demo_conn, freezer, scheduler, volumes, unique):
+    """restore with a backup id Cinder does not know: the agent fails, the job ends with result fail."""
+    volume = volumes(unique)
+    result = job(cloud_env, operation='restore', resource_id=unique, backup_name=unique,
+                 client_id=scheduler['client_id'], restore_backup_id=str(uuid.uuid4()))
+    assert result.failed, result
+    no_traceback(result)
+    assert 'ended with status=completed result=fail' in result['msg'] and scheduler['client_id'] in result['msg']
+    assert 'the job and its actions were removed' in result['msg']
+    assert_no_job_left(freezer, unique)
+    assert demo_conn.block_storage.get_volume(volume.id).status == 'available'
+
+
+def test_cinder_backup_error_fails_and_leaves_nothing(cloud_env, demo_conn, freezer, scheduler, volumes, unique):
+    """Freezer says success but Cinder's backup fails (fault injection): the task fails, nothing is left."""
+    volume = volumes(unique, metadata={'localcloud_fail': 'backup'})
+    result = job(cloud_env, operation='backup', resource_id=unique, backup_name=unique,
+                 client_id=scheduler['client_id'])
+    assert result.failed, result
+    no_traceback(result)
+    assert 'Cinder backup' in result['msg'] and 'reached status error' in result['msg'], result
+    assert 'was removed' in result['msg']
+    assert backups_named(demo_conn, volume.id, unique) == []
+    assert freezer.backups_of(unique) == []
+    assert_no_job_left(freezer, unique)

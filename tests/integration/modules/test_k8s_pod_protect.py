@@ -1,0 +1,373 @@
+"""k8s_pod_protect, k8s_pod_protectable_info and checkpoint_info through real ansible-playbook runs.
+
+Kubernetes is the API emulator of the local cloud (tests/k8s_emulator), Cinder and Swift are the real local
+services. Volumes are created as a member user (``localcloud-demo2``: the ``demo`` project's quota of 10
+volumes is shared with every other module's tests). Everything a test creates carries its unique name and
+is removed at teardown; the emulator is never reset (other suites use it at the same time).
+"""
+import json
+import os
+import time
+
+import openstack
+import pytest
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.rest import ApiException
+
+from conftest import no_traceback, wait_status
+from playbook_runner import ROOT, run_module
+
+MODULE = 'dataprotection.openstack.k8s_pod_protect'
+INFO = 'dataprotection.openstack.k8s_pod_protectable_info'
+CHECKPOINTS = 'dataprotection.openstack.checkpoint_info'
+CLOUD = 'localcloud-demo2'
+CSI = 'cinder.csi.openstack.org'
+
+
+@pytest.fixture
+def kubeconfig(localcloud):
+    return localcloud.get('kubeconfig') or os.path.join(ROOT, '.localcloud', 'kubeconfig')
+
+
+@pytest.fixture
+def core(kubeconfig):
+    cfg = k8s_client.Configuration()
+    k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
+    return k8s_client.CoreV1Api(k8s_client.ApiClient(cfg))
+
+
+@pytest.fixture
+def conn(lc_demo2):
+    return lc_demo2
+
+
+@pytest.fixture
+def bank_dir(tmp_path):
+    return str(tmp_path / 'bank')
+
+
+@pytest.fixture
+def cluster(core, conn, admin_conn, unique):
+    """Namespaces/PVs named after ``unique``; at teardown they, and the Cinder volumes/backups named so, go."""
+    state = dict(namespaces=set(), pvs=set())
+    yield state
+    for namespace in [n.metadata.name for n in core.list_namespace().items if n.metadata.name.startswith(unique)]:
+        _ignore_404(core.delete_namespace, namespace)
+    for pv in core.list_persistent_volume().items:
+        if unique in pv.metadata.name:
+            _ignore_404(core.delete_persistent_volume, pv.metadata.name)
+    bs = admin_conn.block_storage
+    mine = [v for v in bs.volumes(details=True, all_projects=True) if unique in (v.name or '')]
+    for backup in bs.backups(details=True, all_projects=True):
+        if backup.volume_id in {v.id for v in mine} or unique in (backup.name or ''):
+            bs.delete_backup(backup.id, ignore_missing=True, force=True)
+    for volume in sorted(mine, key=lambda v: v.snapshot_id is None):  # restored volumes first
+        for snapshot in bs.snapshots(details=True, all_projects=True, volume_id=volume.id):
+            bs.delete_snapshot(snapshot.id, ignore_missing=True)
+            wait_status(lambda s=snapshot: _get(bs.get_snapshot, s.id), {'gone'})
+        if volume.status not in ('available', 'error'):
+            bs.reset_volume_status(volume, status='available', attach_status='detached', migration_status=None)
+        bs.delete_volume(volume.id, ignore_missing=True)
+
+
+def _ignore_404(call, *args):
+    try:
+        return call(*args)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        return None
+
+
+def _get(getter, rid):
+    try:
+        return getter(rid)
+    except openstack.exceptions.NotFoundException:
+        return None
+
+
+def make_volume(conn, name, metadata=None, availability_zone=None):
+    volume = conn.block_storage.create_volume(name=name, size=1, metadata=metadata or {},
+                                              availability_zone=availability_zone)
+    volume = wait_status(lambda: _get(conn.block_storage.get_volume, volume.id), {'available', 'error'})
+    assert volume.status == 'available', volume
+    return volume
+
+
+def seed_pod(core, namespace, pod, claims, annotations=None, wait_phase='Running'):
+    """A namespace, PVs/PVCs for ``claims`` [(claim, pv, cinder id, 'in-tree'|'csi')] and a pod mounting them."""
+    if _ignore_404(core.read_namespace, namespace) is None:
+        core.create_namespace({'metadata': {'name': namespace}})
+    volumes, mounts = [], []
+    for index, (claim, pv, volume_id, kind) in enumerate(claims):
+        source = ({'cinder': {'volumeID': volume_id, 'fsType': 'ext4'}} if kind == 'in-tree'
+                  else {'csi': {'driver': CSI, 'volumeHandle': volume_id, 'fsType': 'ext4'}})
+        # the in-tree PV is Delete (as dynamically provisioned ones are): restored PVs must come back Retain
+        core.create_persistent_volume({'metadata': {'name': pv, 'labels': {'disk': str(index)}}, 'spec': dict(
+            source, capacity={'storage': '1Gi'}, accessModes=['ReadWriteOnce'], storageClassName='csi-cinder-sc',
+            persistentVolumeReclaimPolicy='Delete' if kind == 'in-tree' else 'Retain')})
+        core.create_namespaced_persistent_volume_claim(namespace, {'metadata': {'name': claim}, 'spec': {
+            'accessModes': ['ReadWriteOnce'], 'storageClassName': 'csi-cinder-sc', 'volumeName': pv,
+            'resources': {'requests': {'storage': '1Gi'}}}})
+        volumes.append({'name': 'vol%d' % index, 'persistentVolumeClaim': {'claimName': claim}})
+        mounts.append({'name': 'vol%d' % index, 'mountPath': '/data%d' % index})
+    volumes.append({'name': 'scratch', 'emptyDir': {}})
+    mounts.append({'name': 'scratch', 'mountPath': '/scratch'})
+    core.create_namespaced_pod(namespace, {
+        'metadata': {'name': pod, 'labels': {'app': pod}, 'annotations': dict(annotations or {}, team='storage')},
+        'spec': {'containers': [{'name': 'db', 'image': 'postgres:16', 'env': [{'name': 'PGDATA', 'value': '/data0'}],
+                                 'ports': [{'containerPort': 5432}], 'volumeMounts': mounts,
+                                 'securityContext': {'runAsUser': 999}}],
+                 'initContainers': [{'name': 'init', 'image': 'busybox', 'command': ['true']}],
+                 'tolerations': [{'key': 'dedicated', 'operator': 'Equal', 'value': 'db', 'effect': 'NoSchedule'}],
+                 'volumes': volumes}})
+    if wait_phase:
+        wait_phase_of(core, namespace, pod, {wait_phase})
+
+
+def wait_phase_of(core, namespace, pod, phases, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _ignore_404(core.read_namespaced_pod, pod, namespace)
+        phase = found.status.phase if found is not None else 'gone'
+        if phase in phases:
+            return found
+        assert time.monotonic() < deadline, 'pod %s/%s still %s' % (namespace, pod, phase)
+        time.sleep(0.3)
+
+
+def protect(env_args, check=False, diff=False, module=MODULE, env=None, **args):
+    kubeconfig, bank, cloud_env = env_args
+    env = env or cloud_env
+    args.setdefault('cloud', CLOUD)
+    if kubeconfig is not None and module != CHECKPOINTS:
+        args.setdefault('kubeconfig', kubeconfig)
+    args.setdefault('bank', {'path': bank})
+    if module == MODULE:
+        args.setdefault('timeout', 60)
+        args.setdefault('poll_interval', 0.5)
+    args = dict((k, v) for k, v in args.items() if v is not None)
+    run = run_module(module, args, check=check, diff=diff, env=env)
+    no_traceback(run)
+    return run
+
+
+@pytest.fixture
+def ctx(cloud_env, kubeconfig, bank_dir):
+    return kubeconfig, bank_dir, cloud_env
+
+
+def bank_index(bank_dir):
+    root = os.path.join(bank_dir, 'checkpoints')
+    if not os.path.isdir(root):
+        return []
+    found = []
+    for checkpoint in sorted(os.listdir(root)):
+        with open(os.path.join(root, checkpoint, 'index.json')) as handle:
+            found.append(json.load(handle))
+    return found
+
+
+def snapshots_of(conn, volume_id):
+    return list(conn.block_storage.snapshots(details=True, volume_id=volume_id))
+
+
+def test_two_pvs_protect_restore_absent(ctx, core, conn, cluster, unique, bank_dir, cloud_env, kubeconfig):
+    ns = unique
+    vol_a, vol_b = make_volume(conn, unique + '-a'), make_volume(conn, unique + '-b')
+    seed_pod(core, ns, 'db', [('data-a', unique + '-pv-a', vol_a.id, 'in-tree'),
+                              ('data-b', unique + '-pv-b', vol_b.id, 'csi')])
+    source = dict(namespace=ns, pod='db', backup_name='nightly')
+
+    # protectable listing, credentials through K8S_AUTH_KUBECONFIG as an AWX credential injects them
+    listed = protect((None, bank_dir, cloud_env), module=INFO, namespace=ns, cloud=None, bank=None,
+                     env=dict(cloud_env, K8S_AUTH_KUBECONFIG=kubeconfig))
+    assert not listed.failed, listed
+    (pod,) = listed['pods']
+    assert pod['protectable'] and pod['phase'] == 'Running'
+    assert [(v['pvc'], v['source'], v['cinder_volume_id']) for v in pod['volumes']] == [
+        ('data-a', 'in-tree', vol_a.id), ('data-b', 'csi', vol_b.id)]
+
+    check = protect(ctx, check=True, diff=True, description='nightly of db', **source)
+    assert check.changed and not check.failed, check
+    assert check['checkpoint']['status'] == '(would be created)'
+    assert bank_index(bank_dir) == [] and snapshots_of(conn, vol_a.id) == [] and snapshots_of(conn, vol_b.id) == []
+
+    first = protect(ctx, diff=True, description='nightly of db', **source)
+    assert first.changed and not first.failed, first
+    cp = first['checkpoint']
+    (index,) = bank_index(bank_dir)
+    assert index['id'] == cp['id'] and index['status'] == 'available' and first['diff']['before'] == {}
+    snaps = dict((v, snapshots_of(conn, v)) for v in (vol_a.id, vol_b.id))
+    for volume_id, found in snaps.items():
+        assert [s.status for s in found] == ['available']
+        assert cp['extra']['volumes'][volume_id]['snapshot_id'] == found[0].id
+        assert found[0].metadata['dataprotection_checkpoint'] == cp['id']
+    assert protect(ctx, **source).changed is False
+    assert protect(ctx, check=True, **source).changed is False
+
+    shown = protect(ctx, module=CHECKPOINTS, checkpoint_id=cp['id'])
+    saved = shown['checkpoint']['resource_data']
+    manifest = saved['pod']['%s/db' % ns]
+    assert manifest['spec']['containers'][0]['env'] == [{'name': 'PGDATA', 'value': '/data0'}]
+    assert manifest['spec']['initContainers'] and manifest['spec']['tolerations']
+    assert 'uid' not in manifest['metadata'] and 'nodeName' not in manifest['spec']
+    listed = protect(ctx, module=CHECKPOINTS, resource='%s/db' % ns, status='available')
+    assert [c['id'] for c in listed['checkpoints']] == [cp['id']]
+
+    # same namespace: the name is taken -> clear failure, nothing created; then rename
+    taken = protect(ctx, state='restored', **source)
+    assert taken.failed and 'pod %s/db already exists' % ns in taken['msg'], taken
+    renamed = protect(ctx, state='restored', on_collision='rename', **source)
+    assert renamed.changed and not renamed.failed, renamed
+    new_name = renamed['restored']['name']
+    assert new_name == 'db-' + cp['id'][:8] and renamed['restored']['phase'] == 'Running'
+    live = core.read_namespaced_pod(new_name, ns)
+    assert live.metadata.annotations['dataprotection.openstack/original-name'] == 'db'
+
+    # another namespace (created by the restore)
+    target = unique + '-copy'
+    args = dict(source, state='restored', restore_namespace=target, restore_description='restore test')
+    planned = protect(ctx, check=True, **args)
+    assert planned.changed and planned['resource_map']['pods'] == {'%s/db' % ns: '%s/db' % target}, planned
+    assert _ignore_404(core.read_namespace, target) is None
+    restored = protect(ctx, diff=True, **args)
+    assert restored.changed and not restored.failed, restored
+    rmap = restored['resource_map']
+    assert restored['restored']['phase'] == 'Running'
+    assert wait_phase_of(core, target, 'db', {'Running'}).spec.node_name == 'node-1'
+    for old, kind in ((vol_a.id, 'in-tree'), (vol_b.id, 'csi')):
+        new_id = rmap['volumes'][old]
+        new_volume = conn.block_storage.get_volume(new_id)
+        assert new_id != old and new_volume.status == 'available'
+        assert new_volume.snapshot_id == snaps[old][0].id
+        pv_name = rmap['persistentvolumes'][cp['extra']['volumes'][old]['pv']]
+        pv = core.read_persistent_volume(pv_name)
+        held = pv.spec.cinder.volume_id if kind == 'in-tree' else pv.spec.csi.volume_handle
+        assert held == new_id and pv.spec.persistent_volume_reclaim_policy == 'Retain'
+        assert pv.status.phase == 'Bound' and pv.spec.claim_ref.namespace == target
+    for old_claim, new_claim in rmap['persistentvolumeclaims'].items():
+        new_ns, new_pvc = new_claim.split('/')
+        assert new_ns == target and core.read_namespaced_persistent_volume_claim(new_pvc, target).status.phase == 'Bound'
+    pod = core.read_namespaced_pod('db', target)
+    assert pod.spec.containers[0].security_context.run_as_user == 999 and pod.spec.init_containers
+    assert pod.metadata.annotations['team'] == 'storage'
+    again = protect(ctx, **args)
+    assert again.changed is False and again['resource_map'] == rmap, again
+
+    check_absent = protect(ctx, check=True, state='absent', **source)
+    assert check_absent.changed and len(bank_index(bank_dir)) == 1
+    absent = protect(ctx, state='absent', **source)
+    assert absent.changed and absent['deleted'] == [cp['id']], absent
+    assert bank_index(bank_dir) == [] and snapshots_of(conn, vol_a.id) == [] and snapshots_of(conn, vol_b.id) == []
+    assert protect(ctx, state='absent', **source).changed is False
+    # the restored pod and its volumes are the user's now: untouched
+    assert conn.block_storage.get_volume(rmap['volumes'][vol_a.id]).status == 'available'
+
+
+def test_pod_without_pvs_and_unbound_claim(ctx, core, conn, cluster, unique, bank_dir):
+    ns = unique
+    seed_pod(core, ns, 'web', [])
+    done = protect(ctx, namespace=ns, pod='web', backup_name='b')
+    assert done.changed and not done.failed and done['checkpoint']['extra']['volumes'] == {}, done
+    restored = protect(ctx, namespace=ns, pod='web', backup_name='b', state='restored', restore_namespace=ns + '-r')
+    assert restored.changed and restored['restored']['phase'] == 'Running', restored
+    assert restored['resource_map']['volumes'] == {}
+
+    core.create_namespaced_persistent_volume_claim(ns, {'metadata': {'name': 'orphan'}, 'spec': {
+        'accessModes': ['ReadWriteOnce'], 'storageClassName': 'csi-cinder-sc',
+        'resources': {'requests': {'storage': '1Gi'}}}})
+    core.create_namespaced_pod(ns, {'metadata': {'name': 'waiting'}, 'spec': {
+        'containers': [{'name': 'c', 'image': 'busybox', 'volumeMounts': [{'name': 'v', 'mountPath': '/v'}]}],
+        'volumes': [{'name': 'v', 'persistentVolumeClaim': {'claimName': 'orphan'}}]}})
+    refused = protect(ctx, namespace=ns, pod='waiting', backup_name='b')
+    assert refused.failed and 'persistentvolumeclaim %s/orphan is Pending, not Bound' % ns in refused['msg'], refused
+    assert [c['resource']['name'] for c in bank_index(bank_dir)] == ['web']
+    missing = protect(ctx, namespace=ns, pod='nope', backup_name='b')
+    assert missing.failed and missing['msg'] == 'pod %s/nope not found' % ns
+
+
+def test_restored_pod_fails_or_times_out(ctx, core, conn, cluster, unique, bank_dir):
+    ns = unique
+    volume = make_volume(conn, unique + '-f')
+    seed_pod(core, ns, 'crash', [('data', unique + '-pv-f', volume.id, 'in-tree')],
+             annotations={'emulator.localcloud/fail': 'true', 'emulator.localcloud/fail-message': 'disk is corrupt'},
+             wait_phase='Failed')
+    assert protect(ctx, namespace=ns, pod='crash', backup_name='b').changed
+    target = unique + '-r'
+    failed = protect(ctx, namespace=ns, pod='crash', backup_name='b', state='restored', restore_namespace=target)
+    assert failed.failed, failed
+    assert 'reached status Failed' in failed['msg'] and 'disk is corrupt' in failed['msg'], failed['msg']
+    assert 'removed what this run created' in failed['msg']
+    new_id = failed['resource_map']['volumes'][volume.id]
+    assert new_id in failed['msg']
+    assert wait_status(lambda: _get(conn.block_storage.get_volume, new_id), {'gone'}) is None  # removed
+    new_pv = failed['resource_map']['persistentvolumes'][unique + '-pv-f']
+    assert failed['created']['persistentvolumes'] == [new_pv]
+    pv_left = _ignore_404(core.read_persistent_volume, new_pv)
+    assert pv_left is None or pv_left.metadata.deletion_timestamp
+    ns_left = _ignore_404(core.read_namespace, target)
+    assert ns_left is None or ns_left.status.phase == 'Terminating'
+
+    seed_pod(core, ns, 'slow', [], annotations={'emulator.localcloud/start-delay': '600'}, wait_phase='Pending')
+    assert protect(ctx, namespace=ns, pod='slow', backup_name='b').changed
+    started = time.monotonic()
+    late = protect(ctx, namespace=ns, pod='slow', backup_name='b', state='restored', restore_namespace=target + 'x',
+                   timeout=3, poll_interval=0.5)
+    assert late.failed and 'timed out after 3s waiting for pod %sx/slow to be Running' % target in late['msg'], late
+    assert late.seconds < 120 and time.monotonic() - started < 150  # bounded by timeout, not the 600 s delay
+    left = _ignore_404(core.read_namespaced_pod, 'slow', target + 'x')
+    assert left is None or left.metadata.deletion_timestamp
+
+
+def test_cinder_failure_midway_and_api_down(ctx, core, conn, cluster, unique, bank_dir):
+    ns = unique
+    good = make_volume(conn, unique + '-good')
+    bad = make_volume(conn, unique + '-bad', metadata={'localcloud_fail': 'snapshot'})
+    seed_pod(core, ns, 'db', [('a', unique + '-pv-1', good.id, 'csi'), ('b', unique + '-pv-2', bad.id, 'csi')])
+    failed = protect(ctx, namespace=ns, pod='db', backup_name='b')
+    assert failed.failed and bad.id in failed['msg'] and 'reached status error' in failed['msg'], failed
+    assert 'were removed' in failed['msg']
+    assert bank_index(bank_dir) == []
+    assert snapshots_of(conn, good.id) == [] and snapshots_of(conn, bad.id) == []
+
+    down = protect(ctx, namespace=ns, pod='db', backup_name='b', kubeconfig=None, host='http://127.0.0.1:1',
+                   api_key='sekrit-kube-token')
+    assert down.failed and 'cannot reach the Kubernetes API' in down['msg'], down
+    assert 'sekrit-kube-token' not in json.dumps(down.result) and 'sekrit-kube-token' not in down.stdout
+
+
+def test_swift_bank_and_cinder_backups(ctx, core, conn, cluster, unique, bank_dir):
+    ns = unique
+    volume = make_volume(conn, unique + '-bk', availability_zone='nova')
+    seed_pod(core, ns, 'db', [('data', unique + '-pv-bk', volume.id, 'in-tree')])
+    bank = {'type': 'swift', 'container': unique + '-bank'}
+    source = dict(namespace=ns, pod='db', backup_name='weekly', backup_mode='backup', bank=bank, timeout=120)
+    try:
+        done = protect(ctx, **source)
+        assert done.changed and not done.failed, done
+        cp = done['checkpoint']
+        backup = conn.block_storage.get_backup(cp['extra']['volumes'][volume.id]['backup_id'])
+        assert backup.status == 'available' and backup.volume_id == volume.id
+        objects = [o.name for o in conn.object_store.objects(unique + '-bank')]
+        assert 'checkpoints/%s/index.json' % cp['id'] in objects
+        assert protect(ctx, **source).changed is False
+        listed = protect(ctx, module=CHECKPOINTS, bank=bank, plugin='k8s_pod')
+        assert [c['id'] for c in listed['checkpoints']] == [cp['id']] and 'swift' in listed['bank']
+
+        restored = protect(ctx, state='restored', restore_namespace=ns + '-r', **source)
+        assert restored.changed and restored['restored']['phase'] == 'Running', restored
+        new_id = restored['resource_map']['volumes'][volume.id]
+        assert conn.block_storage.get_volume(new_id).metadata['dataprotection_restored_from'] == backup.id
+        pv = core.read_persistent_volume(restored['resource_map']['persistentvolumes'][unique + '-pv-bk'])
+        assert pv.spec.cinder.volume_id == new_id
+
+        absent = protect(ctx, state='absent', **source)
+        assert absent.changed and absent['deleted'] == [cp['id']]
+        assert _get(conn.block_storage.get_backup, backup.id) is None
+        assert [o.name for o in conn.object_store.objects(unique + '-bank')] == []
+    finally:
+        for obj in list(conn.object_store.objects(unique + '-bank')):
+            conn.object_store.delete_object(obj, container=unique + '-bank')
+        conn.object_store.delete_container(unique + '-bank', ignore_missing=True)

@@ -1,0 +1,314 @@
+"""Pod driver logic against an in-memory Kubernetes and fake volume drivers (the real ones run in tests/integration)."""
+import copy
+import uuid
+
+import pytest
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import open_bank
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import (
+    ConflictError,
+    NotFoundError,
+    ProtectionError,
+)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import k8s_pod
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result
+
+
+class FakeKube:
+    """Stores dicts; PVCs with a volumeName bind at once, pods run unless told to fail."""
+
+    def __init__(self):
+        self.objects = {}
+        self.pod_phase = 'Running'
+        self.writes = []
+
+    def _key(self, kind, namespace, name):
+        return (kind, namespace, name)
+
+    def add(self, kind, obj):
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault('metadata', {})
+        meta.setdefault('uid', str(uuid.uuid4()))
+        meta.setdefault('resourceVersion', '1')
+        meta.setdefault('creationTimestamp', '2026-01-01T00:00:00Z')
+        if kind == 'pvc':
+            obj['status'] = {'phase': 'Bound' if obj['spec'].get('volumeName') else 'Pending'}
+        if kind == 'pod':
+            obj['status'] = {'phase': self.pod_phase}
+            obj['spec'].setdefault('nodeName', 'node-1')
+        self.objects[self._key(kind, meta.get('namespace'), meta['name'])] = obj
+        return obj
+
+    def get(self, kind, namespace, name):
+        return copy.deepcopy(self.objects.get(self._key(kind, namespace, name)))
+
+    def list_pods(self, namespace=None, label_selector=None):
+        found = [copy.deepcopy(o) for (k, ns, _n), o in self.objects.items()
+                 if k == 'pod' and (namespace is None or ns == namespace)]
+        if label_selector:
+            key, value = label_selector.split('=')
+            found = [p for p in found if (p['metadata'].get('labels') or {}).get(key) == value]
+        return found
+
+    def get_namespace(self, name):
+        return self.get('ns', None, name)
+
+    def get_pod(self, namespace, name):
+        return self.get('pod', namespace, name)
+
+    def get_pvc(self, namespace, name):
+        return self.get('pvc', namespace, name)
+
+    def get_pv(self, name):
+        return self.get('pv', None, name)
+
+    def create_namespace(self, body):
+        self.writes.append(('ns', body['metadata']['name']))
+        return self.add('ns', body)
+
+    def create_pv(self, body):
+        self.writes.append(('pv', body['metadata']['name']))
+        return self.add('pv', body)
+
+    def create_pvc(self, namespace, body):
+        self.writes.append(('pvc', body['metadata']['name']))
+        return self.add('pvc', dict(body, metadata=dict(body['metadata'], namespace=namespace)))
+
+    def create_pod(self, namespace, body):
+        self.writes.append(('pod', body['metadata']['name']))
+        return self.add('pod', dict(body, metadata=dict(body['metadata'], namespace=namespace)))
+
+    def _delete(self, kind, namespace, name):
+        self.writes.append(('delete-' + kind, name))
+        return self.objects.pop(self._key(kind, namespace, name), None)
+
+    def delete_pod(self, namespace, name):
+        return self._delete('pod', namespace, name)
+
+    def delete_pvc(self, namespace, name):
+        return self._delete('pvc', namespace, name)
+
+    def delete_pv(self, name):
+        return self._delete('pv', None, name)
+
+    def delete_namespace(self, name):
+        return self._delete('ns', None, name)
+
+
+class Vol:
+    def __init__(self, vid):
+        self.id, self.size, self.availability_zone, self.volume_type = vid, 1, 'nova', 'default'
+
+
+class FakeSnapshots:
+    def __init__(self):
+        self.snaps = {}  # (volume, name) -> id
+        self.restored = []
+        self.fail_on = set()
+        self.removed = []
+
+    def find_volume(self, vid):
+        if vid == 'missing':
+            raise NotFoundError('volume missing: not found')
+        return Vol(vid)
+
+    def protect(self, vid, name, options, dry_run=False):
+        if vid in self.fail_on:
+            raise ProtectionError('snapshot of volume %s reached status error; the failed snapshot was removed' % vid)
+        sid = self.snaps.setdefault((vid, name), 'snap-' + vid)
+        return Result(True, snapshot=dict(id=sid, status='available'))
+
+    def delete(self, vid, name, dry_run=False):
+        self.removed.append(self.snaps.pop((vid, name), None))
+        return Result(True)
+
+    def restore(self, vid, name, options, dry_run=False):
+        new = 'new-%s-%d' % (vid, len(self.restored))
+        self.restored.append((vid, options['restore_name'], new))
+        return Result(True, resource_map={vid: new})
+
+
+class FakeBackups:
+    def __init__(self):
+        self.removed = []
+
+    def remove_volume(self, vid):
+        self.removed.append(vid)
+        return 'volume %s was removed' % vid
+
+
+NS = 'shop'
+
+
+def seed(kube, fail_annotation=False):
+    kube.add('ns', {'metadata': {'name': NS}})
+    kube.add('pv', {'metadata': {'name': 'pv-a', 'annotations': {'pv.kubernetes.io/bound-by-controller': 'yes'},
+                                 'finalizers': ['kubernetes.io/pv-protection']},
+                    'spec': {'cinder': {'volumeID': 'vol-a'}, 'persistentVolumeReclaimPolicy': 'Delete',
+                             'claimRef': {'namespace': NS, 'name': 'data-a', 'uid': 'old-uid'},
+                             'capacity': {'storage': '1Gi'}, 'accessModes': ['ReadWriteOnce']}})
+    kube.add('pv', {'metadata': {'name': 'pv-b'},
+                    'spec': {'csi': {'driver': k8s_pod.CSI_DRIVER, 'volumeHandle': 'vol-b'},
+                             'capacity': {'storage': '1Gi'}, 'accessModes': ['ReadWriteOnce']}})
+    for claim, pv in (('data-a', 'pv-a'), ('data-b', 'pv-b')):
+        kube.add('pvc', {'metadata': {'name': claim, 'namespace': NS},
+                         'spec': {'volumeName': pv, 'accessModes': ['ReadWriteOnce']}})
+    annotations = {'team': 'db'}
+    kube.add('pod', {'metadata': {'name': 'app', 'namespace': NS, 'labels': {'app': 'db'}, 'annotations': annotations,
+                                  'ownerReferences': [{'kind': 'ReplicaSet'}]},
+                     'spec': {'containers': [{'name': 'c', 'image': 'postgres', 'env': [{'name': 'A', 'value': '1'}],
+                                              'ports': [{'containerPort': 5432}],
+                                              'volumeMounts': [{'name': 'a', 'mountPath': '/a'},
+                                                               {'name': 'kube-api-access-x',
+                                                                'mountPath': k8s_pod.SERVICE_ACCOUNT_MOUNT}]}],
+                              'initContainers': [{'name': 'init', 'image': 'busybox'}],
+                              'tolerations': [{'key': 'k', 'operator': 'Exists'}],
+                              'securityContext': {'runAsUser': 999},
+                              'volumes': [{'name': 'a', 'persistentVolumeClaim': {'claimName': 'data-a'}},
+                                          {'name': 'b', 'persistentVolumeClaim': {'claimName': 'data-b'}},
+                                          {'name': 'cache', 'emptyDir': {}},
+                                          {'name': 'kube-api-access-x', 'projected': {'sources': []}}]}})
+
+
+@pytest.fixture
+def env(tmp_path):
+    kube = FakeKube()
+    seed(kube)
+    driver = k8s_pod.K8sPodDriver(None, kube, open_bank({'path': str(tmp_path)}), wait=True, timeout=5,
+                                  poll_interval=0.01)
+    driver.snapshots, driver.backups = FakeSnapshots(), FakeBackups()
+    return driver, kube
+
+
+def test_clean_manifest_keeps_the_spec_and_drops_server_fields(env):
+    _driver, kube = env
+    pod = k8s_pod.clean_manifest(kube.get_pod(NS, 'app'), 'Pod')
+    assert pod['kind'] == 'Pod' and pod['apiVersion'] == 'v1' and 'status' not in pod
+    assert not set(k8s_pod.SERVER_METADATA) & set(pod['metadata'])
+    spec = pod['spec']
+    assert 'nodeName' not in spec and spec['initContainers'] and spec['tolerations'] and spec['securityContext']
+    assert spec['containers'][0]['env'] and spec['containers'][0]['ports']
+    assert [v['name'] for v in spec['volumes']] == ['a', 'b', 'cache']
+    assert spec['containers'][0]['volumeMounts'] == [{'name': 'a', 'mountPath': '/a'}]
+    pv = k8s_pod.clean_manifest(kube.get_pv('pv-a'), 'PersistentVolume')
+    assert 'annotations' not in pv['metadata'] and 'finalizers' not in pv['metadata']
+
+
+def test_cinder_source():
+    assert k8s_pod.cinder_source({'spec': {'cinder': {'volumeID': 'v'}}}) == ('v', 'in-tree')
+    assert k8s_pod.cinder_source({'spec': {'csi': {'driver': k8s_pod.CSI_DRIVER, 'volumeHandle': 'v'}}}) == ('v', 'csi')
+    assert k8s_pod.cinder_source({'spec': {'csi': {'driver': 'ebs.csi.aws.com', 'volumeHandle': 'v'}}})[0] is None
+    assert k8s_pod.cinder_source({'spec': {'hostPath': {'path': '/x'}, 'capacity': {}}}) == (None, 'hostPath')
+
+
+def test_protect_check_mode_then_protect_then_idempotent(env):
+    driver, _kube = env
+    planned = driver.protect((NS, 'app'), 'nightly', {}, dry_run=True)
+    assert planned.changed and planned.data['checkpoint']['id'] is None
+    assert driver.bank.list() == [] and driver.snapshots.snaps == {}
+    done = driver.protect((NS, 'app'), 'nightly', {'description': 'd'})
+    cp = done.data['checkpoint']
+    assert done.changed and cp['status'] == 'available'
+    assert set(cp['extra']['volumes']) == {'vol-a', 'vol-b'}
+    assert {v['source'] for v in cp['extra']['volumes'].values()} == {'in-tree', 'csi'}
+    saved = driver.bank.resources(driver.bank.get(cp['id']))
+    assert set(saved) == {'pod', 'persistentvolumeclaim', 'persistentvolume', 'volume'}
+    assert saved['volume']['vol-a']['snapshot_id'] == 'snap-vol-a'
+    again = driver.protect((NS, 'app'), 'nightly', {})
+    assert not again.changed and again.data['checkpoint']['id'] == cp['id']
+    assert not driver.protect((NS, 'app'), 'nightly', {}, dry_run=True).changed
+
+
+def test_snapshot_failure_midway_leaves_no_checkpoint(env):
+    driver, _kube = env
+    driver.snapshots.fail_on.add('vol-b')
+    with pytest.raises(ProtectionError) as err:
+        driver.protect((NS, 'app'), 'nightly', {})
+    assert 'vol-b' in err.value.msg and 'were removed' in err.value.msg
+    assert driver.bank.list() == []
+    assert driver.snapshots.snaps == {}  # the first volume's snapshot was removed too
+
+
+def test_unbound_claim_and_foreign_pv_are_refused_before_anything_is_made(env):
+    driver, kube = env
+    kube.objects[('pvc', NS, 'data-b')]['status']['phase'] = 'Pending'
+    with pytest.raises(ProtectionError, match='data-b is Pending, not Bound'):
+        driver.protect((NS, 'app'), 'n', {})
+    kube.objects[('pvc', NS, 'data-b')]['status']['phase'] = 'Bound'
+    kube.objects[('pv', None, 'pv-b')]['spec'] = {'nfs': {'server': 'x'}}
+    with pytest.raises(ProtectionError, match='not a Cinder volume'):
+        driver.protect((NS, 'app'), 'n', {})
+    assert driver.bank.list() == [] and driver.snapshots.snaps == {}
+    with pytest.raises(NotFoundError):
+        driver.protect((NS, 'nope'), 'n', {})
+
+
+def test_restore_other_namespace_maps_everything(env):
+    driver, kube = env
+    driver.protect((NS, 'app'), 'nightly', {})
+    plan = driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'}, dry_run=True)
+    assert plan.changed and kube.writes == [] and plan.data['resource_map']['pods'] == {'shop/app': 'copy/app'}
+    done = driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    rmap = done.data['resource_map']
+    assert done.changed and done.data['restored']['phase'] == 'Running'
+    assert rmap['persistentvolumeclaims'] == {'shop/data-a': 'copy/data-a', 'shop/data-b': 'copy/data-b'}
+    new_a = rmap['volumes']['vol-a']
+    pv = kube.get_pv(rmap['persistentvolumes']['pv-a'])
+    assert pv['spec']['cinder']['volumeID'] == new_a and pv['spec']['persistentVolumeReclaimPolicy'] == 'Retain'
+    assert pv['spec']['claimRef'] == {'apiVersion': 'v1', 'kind': 'PersistentVolumeClaim', 'namespace': 'copy',
+                                      'name': 'data-a'}
+    assert kube.get_pv(rmap['persistentvolumes']['pv-b'])['spec']['csi']['volumeHandle'] == rmap['volumes']['vol-b']
+    pod = kube.get_pod('copy', 'app')
+    assert pod['metadata']['annotations'][k8s_pod.ANN_ORIGINAL_NAMESPACE] == NS
+    assert pod['metadata']['annotations']['team'] == 'db' and 'ownerReferences' not in pod['metadata']
+    assert pod['spec']['securityContext'] == {'runAsUser': 999}
+    again = driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    assert not again.changed and again.data['resource_map'] == rmap
+
+
+def test_restore_collision_fails_or_renames(env):
+    driver, kube = env
+    driver.protect((NS, 'app'), 'nightly', {})
+    with pytest.raises(ConflictError, match='pod shop/app already exists'):
+        driver.restore((NS, 'app'), 'nightly', {})
+    assert kube.writes == []
+    done = driver.restore((NS, 'app'), 'nightly', {'on_collision': 'rename'})
+    cp8 = done.data['checkpoint']['id'][:8]
+    assert done.data['restored']['name'] == 'app-' + cp8
+    assert done.data['resource_map']['persistentvolumeclaims']['shop/data-a'] == 'shop/data-a-' + cp8
+    assert done.data['restored']['annotations'][k8s_pod.ANN_ORIGINAL_NAME] == 'app'
+    again = driver.restore((NS, 'app'), 'nightly', {'on_collision': 'rename'})
+    assert not again.changed
+
+
+def test_failed_pod_is_cleaned_up_or_kept(env):
+    driver, kube = env
+    driver.protect((NS, 'app'), 'nightly', {})
+    kube.pod_phase = 'Failed'
+    with pytest.raises(ProtectionError) as err:
+        driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    assert 'reached status Failed' in err.value.msg and 'removed what this run created' in err.value.msg
+    assert kube.get_pod('copy', 'app') is None and kube.get_namespace('copy') is None
+    assert len(driver.backups.removed) == 2
+    with pytest.raises(ProtectionError, match='kept for inspection'):
+        driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy2', 'keep_on_failure': True})
+    assert kube.get_pod('copy2', 'app') is not None
+
+
+def test_absent_removes_checkpoints_and_snapshots(env):
+    driver, _kube = env
+    cp = driver.protect((NS, 'app'), 'nightly', {}).data['checkpoint']
+    assert driver.delete((NS, 'app'), 'nightly', dry_run=True).changed and driver.bank.list()
+    gone = driver.delete((NS, 'app'), 'nightly')
+    assert gone.changed and gone.data['deleted'] == [cp['id']]
+    assert driver.bank.list() == [] and driver.snapshots.snaps == {}
+    assert not driver.delete((NS, 'app'), 'nightly').changed
+
+
+def test_protectables(env):
+    driver, kube = env
+    kube.add('pod', {'metadata': {'name': 'plain', 'namespace': 'other'}, 'spec': {'containers': []}})
+    pods = dict((p['name'], p) for p in driver.protectables())
+    assert pods['app']['protectable'] and [v['cinder_volume_id'] for v in pods['app']['volumes']] == ['vol-a', 'vol-b']
+    assert pods['plain']['protectable'] and pods['plain']['volumes'] == []
+    assert [p['name'] for p in driver.protectables('other')] == ['plain']
