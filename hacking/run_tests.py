@@ -227,21 +227,37 @@ STEPS = {
 }
 
 
+CLOUD_STEPS = ('integration', 'molecule')
+
+
+def cloud_running():
+    return subprocess.run(['python3', 'localcloud/run.py', 'status'], cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, check=False).returncode == 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--only', action='append', choices=sorted(STEPS), help='run only these steps')
     args = parser.parse_args()
     tally = Tally()
     started = time.monotonic()
-    for name, step in STEPS.items():
-        if args.only and name not in args.only:
-            continue
+    steps = [(name, step) for name, step in STEPS.items() if not args.only or name in args.only]
+    # The local cloud starts once for the whole run and is shared by every step that needs it
+    # (integration tests, molecule); it is stopped at the end only if this run started it.
+    cloud_needed = any(name in CLOUD_STEPS for name, _step in steps) and os.path.exists(
+        os.path.join(ROOT, 'localcloud', 'run.py'))
+    stop_cloud = cloud_needed and not cloud_running()
+    if cloud_needed:
+        os.environ['LOCALCLOUD_KEEP'] = '1'
+    for name, step in steps:
         print('== %s' % name, flush=True)
         try:
             step(tally)
         except Exception as exc:  # a broken step is a failure, never a crash of the runner
             tally.add(name, 0, 1, failures=['%s: %s' % (type(exc).__name__, exc)])
             print('  %s crashed: %s' % (name, exc))
+    if stop_cloud and os.environ.get('LOCALCLOUD_KEEP_AFTER_TESTS') != '1':
+        subprocess.run(['python3', 'localcloud/run.py', 'stop'], cwd=ROOT, stdout=subprocess.DEVNULL, check=False)
     print('== done in %.0fs' % (time.monotonic() - started))
     for failure in tally.failures:
         print('FAILED %s' % failure)

@@ -161,7 +161,8 @@ def wait_for(pred, timeout, what, interval=0.5):
         try:
             if pred():
                 return
-        except LocalCloudError as exc:
+        except (LocalCloudError, OSError) as exc:
+            # a service just started may still refuse or stall a request: retry until the deadline
             last = exc
         time.sleep(interval)
     raise LocalCloudError("localcloud: timed out after %ds waiting for %s%s" % (
