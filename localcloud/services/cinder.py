@@ -62,6 +62,8 @@ def prepare(st: Settings):
             # a test cloud: no quotas (tests, benchmarks with 100 volumes, several sessions at once)
             "quota_volumes": -1, "quota_snapshots": -1, "quota_gigabytes": -1,
             "quota_backups": -1, "quota_backup_gigabytes": -1,
+            # else the DB's "default" quota class (10 volumes) overrides the options above
+            "use_default_quota_class": False,
             "periodic_interval": 10,
             "report_interval": 5,
             "service_down_time": 30,
