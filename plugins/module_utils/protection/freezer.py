@@ -135,15 +135,19 @@ class FreezerAPI:
             return {}
 
     # -- jobs -------------------------------------------------------------
-    def list_jobs(self, page=100):
-        jobs, offset = [], 0
+    def list_all(self, collection, page=100):
+        """Every item of a paginated freezer-api collection (``jobs``, ``backups``)."""
+        items, offset = [], 0
         while True:
-            body = self.request('GET', 'jobs', params=dict(limit=page, offset=offset), what='jobs')
-            batch = body.get('jobs') or []
-            jobs.extend(batch)
+            body = self.request('GET', collection, params=dict(limit=page, offset=offset), what=collection)
+            batch = body.get(collection) or []
+            items.extend(batch)
             if len(batch) < page:
-                return jobs
+                return items
             offset += page
+
+    def list_jobs(self, page=100):
+        return self.list_all('jobs', page)
 
     def get_job(self, job_id):
         return self.request('GET', 'jobs', job_id, missing_ok=True, what='job %s' % job_id)
@@ -178,14 +182,7 @@ class FreezerAPI:
         return body.get('client', body)
 
     def list_backups(self, page=100):
-        backups, offset = [], 0
-        while True:
-            body = self.request('GET', 'backups', params=dict(limit=page, offset=offset), what='backups')
-            batch = body.get('backups') or []
-            backups.extend(batch)
-            if len(batch) < page:
-                return backups
-            offset += page
+        return self.list_all('backups', page)
 
     def delete_backup(self, backup_id):
         return self.request('DELETE', 'backups', backup_id, missing_ok=True, what='backup %s' % backup_id)
