@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import traceback
 
+from ansible_collections.dataprotection.openstack.plugins.module_utils.lean_connection import (
+    LeanConnection,
+    defer_package_init,
+)
+
 try:
-    import openstack
+    # Before any other openstack import: see lean_connection.py.
+    defer_package_init()
+    import openstack.config
     from openstack import exceptions as sdk_exceptions
     from keystoneauth1 import exceptions as ksa_exceptions
     HAS_OPENSTACKSDK = True
     OPENSTACKSDK_IMPORT_ERROR = None
 except ImportError:
+    sdk_exceptions = ksa_exceptions = None
     HAS_OPENSTACKSDK = False
     OPENSTACKSDK_IMPORT_ERROR = traceback.format_exc()
 
@@ -60,10 +68,21 @@ def connection_arguments(params):
 
 
 def connect(params):
-    """An authenticated-on-demand openstacksdk Connection for the module options."""
+    """An authenticated-on-demand openstacksdk connection for the module options.
+
+    Resolves the cloud exactly as ``openstack.connect()`` does (clouds.yaml,
+    ``OS_*`` variables, the options); the result imports only the services the
+    task uses (see lean_connection.py).
+    """
     if not HAS_OPENSTACKSDK:
         raise ImportError('openstacksdk is required')
-    return openstack.connect(app_name=APP_NAME, app_version=APP_VERSION, **connection_arguments(params))
+    region = openstack.config.get_cloud_region(app_name=APP_NAME, app_version=APP_VERSION, load_yaml_config=True,
+                                               load_envvars=True, **connection_arguments(params))
+    conn = LeanConnection(region)
+    if region.config.get('vendor_hook'):
+        # A vendor hook is handed openstacksdk's own Connection and may touch any part of it.
+        return conn.full_connection()
+    return conn
 
 
 def is_sdk_error(exc):

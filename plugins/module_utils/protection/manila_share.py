@@ -27,10 +27,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter import NOT_FOUND
 
-try:
-    from openstack import exceptions as sdk_exceptions
-except ImportError:  # the module base reports the missing library before any driver runs
-    sdk_exceptions = None
+from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import sdk_exceptions
 
 # Snapshot metadata needs 2.73; revert needs 2.27.
 SNAPSHOT_MICROVERSION = '2.73'
