@@ -9,16 +9,12 @@ Against the running local cloud (`make localcloud`), as project demo:
 Timings on this small, noisy machine are only meaningful as ratios within one run.
 """
 import argparse
-import json
 import os
-import statistics
-import sys
 import time
 
 import openstack
 
-from counting_proxy import CountingProxy
-from run import BENCH, CLOUDS, ROOT, play
+from common import CLOUDS, count_requests, play, seconds_per_task, wait_until_ready, write_results
 
 MV = '2.73'
 NOOP_FLOOR = 3
@@ -33,18 +29,9 @@ def snapshots_of(sfs, share_id):
     return sfs.get('/snapshots/detail?share_id=%s' % share_id, microversion=MV).json()['snapshots']
 
 
-def wait_share(sfs, share):
-    while share.status not in ('available', 'error'):
-        time.sleep(0.5)
-        share = sfs.get_share(share.id)
-    if share.status != 'available':
-        sys.exit('share %s went to error' % share.name)
-    return share
-
-
 def make_shares(sfs, names, metadata=None):
     shares = [sfs.create_share(name=name, size=1, share_protocol='NFS', metadata=metadata or {}) for name in names]
-    return [wait_share(sfs, s) for s in shares]
+    return [wait_until_ready(sfs.get_share, s, 'share') for s in shares]
 
 
 def cleanup(sfs, shares):
@@ -55,29 +42,6 @@ def cleanup(sfs, shares):
         while snapshots_of(sfs, share.id):
             time.sleep(0.5)
         sfs.delete_share(share.id, ignore_missing=True)
-
-
-def count_requests(tasks):
-    proxy = CountingProxy()
-    counts = {}
-    try:
-        env = {'http_proxy': proxy.url, 'HTTP_PROXY': proxy.url, 'no_proxy': '', 'NO_PROXY': ''}
-        for key, task in tasks.items():
-            proxy.reset()
-            play([task], extra_env=env)
-            counts[key] = dict(total=len(proxy.requests), requests=['%s %s' % (m, p) for m, _host, p in proxy.requests])
-    finally:
-        proxy.stop()
-    return counts
-
-
-def measure_noop(task, repeats, rounds):
-    play([task])
-    samples = []
-    for _round in range(rounds):
-        empty = play([{'ansible.builtin.meta': 'noop'}])
-        samples.append(max(0.0, play([task] * repeats) - empty) / repeats)
-    return statistics.median(samples)
 
 
 def measure_bulk(sfs, count, concurrency):
@@ -100,7 +64,6 @@ def main():
     parser.add_argument('--bulk', type=int, default=20, help='shares in the bulk comparison')
     parser.add_argument('--concurrency', type=int, default=16)
     args = parser.parse_args()
-    os.makedirs(BENCH, exist_ok=True)
     config = openstack.config.OpenStackConfig(config_files=[CLOUDS], load_envvars=False)
     sfs = openstack.connection.Connection(config=config.get_one(
         cloud='localcloud-demo', shared_file_system_default_microversion='2.65')).shared_file_system
@@ -110,7 +73,7 @@ def main():
         play([noop_task])  # the protection exists; from now on the task is a no-op
         requests = count_requests({'noop': noop_task, 'protectable_info': {
             'dataprotection.openstack.protectable_info': {'cloud': 'localcloud-demo'}}})
-        noop = measure_noop(noop_task, args.repeats, args.rounds)
+        noop = seconds_per_task({'noop': noop_task}, args.repeats, args.rounds)['noop']
     finally:
         cleanup(sfs, noop_share)
     bulk = measure_bulk(sfs, args.bulk, args.concurrency)
@@ -123,9 +86,7 @@ def main():
         'bulk_shares': args.bulk,
         'bulk_speedup_one_task_vs_loop': bulk['loop'] / bulk['one_task'],
     }
-    os.makedirs(os.path.join(ROOT, 'benchmarks', 'results'), exist_ok=True)
-    with open(os.path.join(ROOT, 'benchmarks', 'results', 'manila-latest.json'), 'w') as handle:
-        json.dump(results, handle, indent=2)
+    write_results('manila-latest.json', results)
     print('no-op per task: %.2fs' % noop)
     for key, floor in (('noop', NOOP_FLOOR), ('protectable_info', INFO_FLOOR)):
         print('%s HTTP requests: %d, floor %d -> %.2fx of the floor' % (key, requests[key]['total'], floor,

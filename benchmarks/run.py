@@ -12,22 +12,14 @@ Timings on this small, noisy machine are only meaningful as ratios within one ru
 import argparse
 import json
 import os
-import statistics
 import subprocess
-import sys
-import tempfile
 import time
 
 import openstack
-import yaml
 
-from counting_proxy import CountingProxy
+from common import (ANSIBLE_PKG, CLOUDS, VENV_BIN, count_requests, play, seconds_per_task, wait_until_ready,
+                    write_results)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV_BIN = os.path.join(ROOT, '.venv', 'bin')
-BENCH = os.path.join(ROOT, '.tmp', 'bench')
-ANSIBLE_PKG = os.path.join(BENCH, 'ansible-pkg')
-CLOUDS = os.path.join(ROOT, '.localcloud', 'clouds.yaml')
 ANSIBLE_PACKAGE = 'ansible==14.5.0'
 REQUEST_FLOOR = 3
 
@@ -40,37 +32,6 @@ def ensure_openstack_cloud():
         return json.load(handle)['collection_info']['version']
 
 
-def ansible_env(extra=None):
-    env = dict(os.environ)
-    env.update({
-        'PATH': VENV_BIN + os.pathsep + env.get('PATH', ''),
-        # ours first, then openstack.cloud from the ansible package
-        'ANSIBLE_COLLECTIONS_PATH': os.pathsep.join([os.path.join(ROOT, '.venv', 'collections'), ANSIBLE_PKG]),
-        'ANSIBLE_PYTHON_INTERPRETER': os.path.join(VENV_BIN, 'python'),
-        'ANSIBLE_HOME': os.path.join(ROOT, '.venv', 'ansible-home'),
-        'OS_CLIENT_CONFIG_FILE': CLOUDS,
-        'OS_CLOUD': 'localcloud-demo',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_LOCALHOST_WARNING': '0',
-    })
-    env.update(extra or {})
-    return env
-
-
-def play(tasks, extra_env=None):
-    """Run a playbook of these tasks; return wall seconds. Fails loudly if any task failed."""
-    path = tempfile.mktemp(prefix='bench-', suffix='.yml', dir=BENCH)
-    with open(path, 'w') as handle:
-        yaml.safe_dump([{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}], handle)
-    started = time.monotonic()
-    proc = subprocess.run([os.path.join(VENV_BIN, 'ansible-playbook'), '-i', 'localhost,', path],
-                          env=ansible_env(extra_env), capture_output=True, text=True, check=False)
-    seconds = time.monotonic() - started
-    if proc.returncode:
-        sys.exit('benchmark playbook failed:\n%s' % proc.stdout[-4000:])
-    return seconds
-
-
 def ours_noop(volume):
     return {'dataprotection.openstack.cinder_snapshot_protect': {'volume': volume, 'snapshot_name': 'bench-ours'}}
 
@@ -79,18 +40,9 @@ def theirs_noop(volume):
     return {'openstack.cloud.volume_snapshot': {'volume': volume, 'name': 'bench-theirs'}}
 
 
-def wait_volume(conn, volume):
-    while volume.status not in ('available', 'error'):
-        time.sleep(0.5)
-        volume = conn.block_storage.get_volume(volume.id)
-    if volume.status != 'available':
-        sys.exit('volume %s went to error' % volume.name)
-    return volume
-
-
 def make_volumes(conn, names, metadata=None):
     volumes = [conn.block_storage.create_volume(name=name, size=1, metadata=metadata or {}) for name in names]
-    return [wait_volume(conn, v) for v in volumes]
+    return [wait_until_ready(conn.block_storage.get_volume, v, 'volume') for v in volumes]
 
 
 def cleanup(conn, volumes):
@@ -102,32 +54,6 @@ def cleanup(conn, volumes):
         while list(bs.snapshots(volume_id=volume.id)):
             time.sleep(0.5)
         bs.delete_volume(volume.id, ignore_missing=True)
-
-
-def measure_noop(volume, repeats, rounds):
-    """Seconds per no-op task for each module (median over rounds, interleaved to share the noise)."""
-    play([ours_noop(volume)])
-    play([theirs_noop(volume)])
-    samples = {'ours': [], 'theirs': []}
-    for _round in range(rounds):
-        empty = play([{'ansible.builtin.meta': 'noop'}])
-        for key, task in (('ours', ours_noop(volume)), ('theirs', theirs_noop(volume))):
-            samples[key].append(max(0.0, play([task] * repeats) - empty) / repeats)
-    return dict((key, statistics.median(values)) for key, values in samples.items())
-
-
-def count_requests(volume):
-    proxy = CountingProxy()
-    counts = {}
-    try:
-        env = {'http_proxy': proxy.url, 'HTTP_PROXY': proxy.url, 'no_proxy': '', 'NO_PROXY': ''}
-        for key, task in (('ours', ours_noop(volume)), ('theirs', theirs_noop(volume))):
-            proxy.reset()
-            play([task], extra_env=env)
-            counts[key] = dict(total=len(proxy.requests), requests=['%s %s' % (m, p) for m, _host, p in proxy.requests])
-    finally:
-        proxy.stop()
-    return counts
 
 
 def measure_bulk(conn, count, concurrency):
@@ -150,14 +76,14 @@ def main():
     parser.add_argument('--bulk', type=int, default=100, help='volumes in the bulk comparison')
     parser.add_argument('--concurrency', type=int, default=16)
     args = parser.parse_args()
-    os.makedirs(BENCH, exist_ok=True)
     version = ensure_openstack_cloud()
     config = openstack.config.OpenStackConfig(config_files=[CLOUDS], load_envvars=False)
     conn = openstack.connection.Connection(config=config.get_one(cloud='localcloud-demo'))
     noop_volume = make_volumes(conn, ['bench-noop-%d' % os.getpid()])
     try:
-        noop = measure_noop(noop_volume[0].name, args.repeats, args.rounds)
-        requests = count_requests(noop_volume[0].name)
+        tasks = dict(ours=ours_noop(noop_volume[0].name), theirs=theirs_noop(noop_volume[0].name))
+        noop = seconds_per_task(tasks, args.repeats, args.rounds)
+        requests = count_requests(tasks)
     finally:
         cleanup(conn, noop_volume)
     bulk = measure_bulk(conn, args.bulk, args.concurrency)
@@ -172,9 +98,7 @@ def main():
         'bulk_volumes': args.bulk,
         'bulk_speedup_ours_vs_loop': bulk['theirs'] / bulk['ours'],
     }
-    os.makedirs(os.path.join(ROOT, 'benchmarks', 'results'), exist_ok=True)
-    with open(os.path.join(ROOT, 'benchmarks', 'results', 'latest.json'), 'w') as handle:
-        json.dump(results, handle, indent=2)
+    write_results('latest.json', results)
     print('openstack.cloud %s' % version)
     print('no-op per task: ours %.2fs, openstack.cloud %.2fs -> ratio %.2fx (target <= 0.8x)'
           % (noop['ours'], noop['theirs'], results['noop_ratio_ours_vs_openstack_cloud']))
