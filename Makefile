@@ -8,7 +8,7 @@ export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 export ANSIBLE_HOME := $(VENV)/ansible-home
 LOCALCLOUD := python3 localcloud/run.py
 
-.PHONY: setup test demo localcloud localcloud-stop localcloud-status bench sanity units integration lint docs-check clean
+.PHONY: setup test demo demo-target-destroy localcloud localcloud-stop localcloud-status bench sanity units integration lint docs-check clean
 
 setup:  ## create .venv, install pinned tools + Debian packages, link the collection
 	bash hacking/setup.sh
@@ -31,10 +31,14 @@ lint:
 docs-check:
 	$(PY) hacking/run_tests.py --only docs
 
-demo: localcloud  ## start the local cloud and run playbooks/demo.yml against it
+demo: localcloud  ## start the local cloud and run playbooks/demo.yml against it (leaves the central scheduler target up)
 	$(PY) hacking/demo_seed.py
 	OS_CLIENT_CONFIG_FILE=$(CURDIR)/.localcloud/clouds.yaml K8S_AUTH_KUBECONFIG=$(CURDIR)/.localcloud/kubeconfig \
 	  ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo.yml
+
+demo-target-destroy:  ## remove the central scheduler's target host (network namespace) that `make demo` leaves running
+	ansible-playbook -i playbooks/inventory/localhost.yml playbooks/demo_central_scheduler.yml \
+	  -e demo_scheduler_target_state=absent
 
 localcloud:
 	$(LOCALCLOUD) start

@@ -172,15 +172,52 @@ def changelog_step(tally):
 
 
 def molecule_step(tally):
+    """Each scenario's `molecule test`, then its whole output (every stage) scanned for the local cloud's secrets.
+
+    Secrets (hacking/secret_scan.py): freezer-api's service user password and the admin password the scenario
+    gives the role, and every trust id Keystone lists - polled every second during the run (freezer-api deletes
+    a job's trust with the last job using it, as the scenario's verify cleanup does) and once after it (the
+    scenario's destroy only unregisters the client: it deletes no trust). A hit fails the scenario, naming the
+    kind of secret and the log line; the log is rewritten with the values redacted and they are never printed.
+    """
+    import secret_scan  # hacking/secret_scan.py, next to this file
+
     scenarios = sorted(glob.glob(os.path.join(ROOT, 'extensions', 'molecule', '*', 'molecule.yml')))
     if not scenarios:
         print('  %-28s no scenarios yet' % 'molecule')
         return
     for path in scenarios:
         name = os.path.basename(os.path.dirname(path))
-        rc, output = run('molecule-' + name, ['molecule', 'test', '-s', name], cwd=os.path.join(ROOT, 'extensions'))
-        tally.add('molecule', int(rc == 0), int(rc != 0), failures=[] if rc == 0 else [name])
-        if rc:
+        step = 'molecule-' + name
+        watcher = None
+        if os.path.exists(os.path.join(ROOT, '.localcloud', 'clouds.yaml')):
+            watcher = secret_scan.TrustWatcher(secret_scan.admin_auth_of(ROOT))
+            watcher.start()
+        rc, output = run(step, ['molecule', 'test', '-s', name], cwd=os.path.join(ROOT, 'extensions'))
+        reasons = [] if rc == 0 else ['molecule test rc=%s' % rc]
+        try:
+            seen = watcher.halt() if watcher else set()
+            secrets, admin_auth = secret_scan.static_secrets(ROOT)
+            trusts = seen | secret_scan.trust_ids(admin_auth)
+            secrets += [('trust id', trust_id) for trust_id in sorted(trusts)]
+            hits = secret_scan.scan(output, secrets)
+            print('  %-28s %d secrets (%d trust ids; %d trust listings during the run, %d failed) -> %d leaks'
+                  % ('secret scan', len(secrets), len(trusts), watcher.polls if watcher else 0,
+                     watcher.errors if watcher else 0, len(hits)))
+        except Exception as exc:  # noqa: BLE001 - no scan is a failure, never a pass
+            hits, secrets = [], []
+            reasons.append('secret scan impossible (%s: %s)' % (type(exc).__name__, exc))
+        if hits:
+            output = secret_scan.redact(output, secrets)
+            with open(os.path.join(LOGS, '%s.log' % step), 'w') as log:
+                log.write(output)
+            for kind, line in hits[:20]:
+                print('    LEAK: %s in the output of %s, log line %d' % (kind, name, line))
+            reasons += ['%s leaked at log line(s) %s' % (kind, ', '.join(str(line) for k, line in hits if k == kind))
+                        for kind in sorted({kind for kind, _line in hits})]
+        tally.add('molecule', int(not reasons), int(bool(reasons)),
+                  failures=['%s (%s)' % (name, '; '.join(reasons))] if reasons else [])
+        if reasons:
             show_tail(output)
 
 

@@ -11,6 +11,7 @@ from localcloud import clouds_yaml, install
 from localcloud.procs import (LocalCloudError, Tracker, failure, port_free, port_owner)
 from localcloud.services import (cinder, freezer, keystone, kubernetes, manila, mariadb,
                                  rabbitmq, swift)
+from localcloud.services.common import secure_configs
 from localcloud.settings import Settings
 
 GROUPS = (mariadb, rabbitmq, keystone, swift, cinder, manila, freezer, kubernetes)
@@ -135,8 +136,11 @@ class Starter:
         mariadb.setup(st)
         self.check_alive()
         self.mark("mariadb")
-        # 2. configs + db schema (in parallel)
+        # 2. configs + db schema (in parallel); config tree root-only (0700/0600) before and
+        #    after, also when everything is already up (fixes older 0644 trees in place)
+        secure_configs(st)
         self.parallel([g.prepare for g in OPENSTACK_GROUPS + (kubernetes,)])
+        secure_configs(st)
         self.check_alive()
         self.mark("prepare")
         # 3. every OpenStack process at once; keystone setup as soon as it answers

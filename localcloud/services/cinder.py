@@ -5,7 +5,7 @@ import os
 from localcloud.identity import Rest, wait_for
 from localcloud.procs import http_status, run
 from localcloud.services.common import (Service, has_marker, ini, keystone_authtoken,
-                                        service_env, set_marker, uwsgi_argv, write)
+                                        service_env, set_marker, uwsgi_argv, write_config)
 from localcloud.settings import Settings
 
 BACKENDS = (("local1", "nova"), ("local2", "nova2"))
@@ -85,7 +85,7 @@ def prepare(st: Settings):
             "volume_backend_name": BACKEND_NAME,
             "backend_availability_zone": az,
         }
-    write(conf_path(st), ini(sections))
+    write_config(conf_path(st), ini(sections))
     if not has_marker(st, "cinder-db"):
         run([st.bin("cinder-manage"), "--config-file", conf_path(st), "db", "sync"],
             st.log("cinder-api"), env=service_env(st), name="cinder-api")

@@ -20,13 +20,42 @@ class Service:
     log_name: Optional[str] = None                   # default: name
 
 
+# Service configs hold passwords (database, keystone_authtoken): root only (services run as root).
+CONFIG_FILE_MODE = 0o600
+CONFIG_DIR_MODE = 0o700
+
+
 def write(path, text, mode=0o644):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
+    # created with the final mode: a secret is never readable by others, not even for a moment
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)  # also when a stale tmp file had another mode (and despite the umask)
+    with os.fdopen(fd, "w") as fh:
         fh.write(text)
-    os.chmod(tmp, mode)
     os.replace(tmp, path)
+
+
+def write_config(path, text):
+    """A service configuration file: 0600 in a 0700 directory."""
+    os.makedirs(os.path.dirname(path), mode=CONFIG_DIR_MODE, exist_ok=True)
+    os.chmod(os.path.dirname(path), CONFIG_DIR_MODE)
+    write(path, text, CONFIG_FILE_MODE)
+
+
+def secure_configs(st: Settings):
+    """Enforce the modes on the whole config tree (st.etc): directories 0700, files 0600.
+
+    Called on every start, also when the cloud is already up: it fixes trees written by older
+    versions (0644) without restarting anything.
+    """
+    os.makedirs(st.etc, mode=CONFIG_DIR_MODE, exist_ok=True)
+    for top, _dirs, files in os.walk(st.etc):
+        os.chmod(top, CONFIG_DIR_MODE)
+        for name in files:
+            path = os.path.join(top, name)
+            if not os.path.islink(path):
+                os.chmod(path, CONFIG_FILE_MODE)
 
 
 def ini(sections):

@@ -4,7 +4,7 @@ import os
 
 from localcloud.procs import http_status, run
 from localcloud.services.common import (Service, has_marker, ini, keystone_authtoken,
-                                        service_env, set_marker, uwsgi_argv, write)
+                                        service_env, set_marker, uwsgi_argv, write_config)
 from localcloud.settings import Settings
 
 
@@ -15,7 +15,7 @@ def conf_path(st):
 def prepare(st: Settings):
     fdir = st.path("freezer")
     os.makedirs(fdir, exist_ok=True)
-    write(conf_path(st), ini({
+    write_config(conf_path(st), ini({
         "DEFAULT": {"use_stderr": True, "debug": False,
                     "bind_host": "127.0.0.1", "bind_port": st.port("freezer-api")},
         "database": {"connection": st.db_url("freezer"), "max_pool_size": 10},

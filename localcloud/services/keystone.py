@@ -5,7 +5,7 @@ import os
 from localcloud import identity
 from localcloud.procs import http_status, run
 from localcloud.services.common import (Service, has_marker, ini, service_env,
-                                        set_marker, uwsgi_argv, write)
+                                        set_marker, uwsgi_argv, write_config)
 from localcloud.settings import PASSWORDS, REGION, Settings
 
 
@@ -15,7 +15,7 @@ def conf_path(st):
 
 def prepare(st: Settings):
     kdir = st.path("keystone")
-    write(conf_path(st), ini({
+    write_config(conf_path(st), ini({
         "DEFAULT": {"use_stderr": True, "debug": False},
         "database": {"connection": st.db_url("keystone"), "max_pool_size": 10},
         "token": {"provider": "fernet", "expiration": 86400},

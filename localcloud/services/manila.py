@@ -5,7 +5,7 @@ import os
 from localcloud.identity import Rest, wait_for
 from localcloud.procs import http_status, run
 from localcloud.services.common import (Service, has_marker, ini, keystone_authtoken,
-                                        service_env, set_marker, uwsgi_argv, write)
+                                        service_env, set_marker, uwsgi_argv, write_config)
 from localcloud.settings import Settings
 
 MICROVERSION = "2.65"
@@ -26,7 +26,7 @@ def prepare(st: Settings):
     mdir = st.path("manila")
     os.makedirs(os.path.join(mdir, "locks"), exist_ok=True)
     venv_etc = os.path.join(st.venv, "etc", "manila")
-    write(conf_path(st), ini({
+    write_config(conf_path(st), ini({
         # a test cloud: no quotas (tests and benchmarks create many shares)
         "quota": {"shares": -1, "snapshots": -1, "gigabytes": -1, "snapshot_gigabytes": -1,
                   "share_networks": -1, "share_groups": -1},

@@ -9,7 +9,7 @@ import os
 import shutil
 
 from localcloud.procs import port_open
-from localcloud.services.common import Service, write
+from localcloud.services.common import CONFIG_FILE_MODE, Service, write
 from localcloud.settings import Settings
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -46,7 +46,7 @@ def prepare(st: Settings):
     write(os.path.join(base, "rabbitmq.conf"),
           "loopback_users = none\nlisteners.tcp.default = 127.0.0.1:%d\n"
           "vm_memory_high_watermark.absolute = 512MiB\n"
-          "disk_free_limit.absolute = 50MB\n" % st.port("rabbitmq"))
+          "disk_free_limit.absolute = 50MB\n" % st.port("rabbitmq"), CONFIG_FILE_MODE)
 
 
 def services(st: Settings):

@@ -4,7 +4,8 @@ import os
 import subprocess
 
 from localcloud.procs import failure, http_status
-from localcloud.services.common import Service, ini, keystone_authtoken, service_env, write
+from localcloud.services.common import (Service, ini, keystone_authtoken, service_env, write,
+                                        write_config)
 from localcloud.settings import Settings
 
 SERVERS = (("object", "swift-object"), ("container", "swift-container"),
@@ -29,14 +30,14 @@ def _common(st, port):
 def prepare(st: Settings):
     sdir = swift_dir(st)
     os.makedirs(os.path.join(devices(st), "d1"), exist_ok=True)
-    write(os.path.join(sdir, "swift.conf"), ini({
+    write_config(os.path.join(sdir, "swift.conf"), ini({
         "swift-hash": {"swift_hash_path_suffix": "localcloud",
                        "swift_hash_path_prefix": "localcloud"},
         "storage-policy:0": {"name": "Policy-0", "default": "yes"},
     }))
     for kind, pname in SERVERS:
         port = st.port(pname)
-        write(os.path.join(sdir, "%s-server.conf" % kind), ini({
+        write_config(os.path.join(sdir, "%s-server.conf" % kind), ini({
             "DEFAULT": _common(st, port),
             "pipeline:main": {"pipeline": "healthcheck %s-server" % kind},
             "app:%s-server" % kind: {"use": "egg:swift#%s" % kind},
@@ -66,7 +67,7 @@ def prepare(st: Settings):
                  "delay_auth_decision": False, "include_service_catalog": False})
     auth.pop("service_token_roles_required")
     proxy_defaults = _common(st, st.port("swift-proxy"))
-    write(os.path.join(sdir, "proxy-server.conf"), ini({
+    write_config(os.path.join(sdir, "proxy-server.conf"), ini({
         "DEFAULT": proxy_defaults,
         "pipeline:main": {"pipeline": "catch_errors gatekeeper healthcheck proxy-logging "
                           "listing_formats authtoken keystoneauth copy dlo slo "

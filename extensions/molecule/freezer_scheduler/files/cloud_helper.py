@@ -2,7 +2,6 @@
 
 Usage: cloud_helper.py COMMAND ARGS... ; prints JSON. Trust ids are never printed (only whether one exists).
 """
-import configparser
 import json
 import os
 import sys
@@ -16,13 +15,6 @@ FREEZER = 'http://127.0.0.1:9090'
 
 
 def conn(cloud):
-    if cloud == 'service':
-        conf = configparser.ConfigParser(interpolation=None)
-        conf.read(os.path.join(ROOT, '.localcloud', 'etc', 'freezer', 'freezer-api.conf'))
-        sec = conf['keystone_authtoken']
-        return openstack.connect(load_yaml_config=False, load_envvars=False, region_name='RegionOne', auth=dict(
-            auth_url=sec['auth_url'], username=sec['username'], password=sec['password'],
-            project_name=sec['project_name'], user_domain_name='Default', project_domain_name='Default'))
     cfg = openstack.config.OpenStackConfig(config_files=[CLOUDS], load_envvars=False)
     return openstack.connection.Connection(config=cfg.get_one(cloud=cloud))
 
@@ -53,9 +45,6 @@ def get_or_none(getter, rid):
 
 
 def main(cmd, *args):
-    if cmd == 'unregister':
-        c = conn('service')
-        return dict(status=freezer(c, 'DELETE', '/clients/' + args[0])[0])
     if cmd == 'create-volume':
         c = conn(args[0])
         volume = c.block_storage.create_volume(name=args[1], size=1, availability_zone='nova')
