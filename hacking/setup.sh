@@ -25,8 +25,9 @@ if [ -n "$PIP_VERSION" ]; then
     cp hacking/get_pip_offline.py ~/.ansible/test/cache/get_pip_${PIP_VERSION//./_}.py
 fi
 
-# Debian packages the molecule scenario's target host needs (sshd in a network namespace, TCP forwards).
-DEB_PACKAGES="openssh-server socat iproute2"
+# Debian packages the molecule scenario's target host needs (sshd in a network namespace, TCP forwards),
+# and systemd for `systemd-analyze verify` of the role's unit (this machine has no systemd as PID 1).
+DEB_PACKAGES="openssh-server socat iproute2 systemd"
 missing=$(for p in $DEB_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
     echo "setup: installing Debian packages: $missing"
