@@ -33,10 +33,14 @@ def unique():
 
 
 def wait_status(fetch, wanted, timeout=120):
+    """Poll ``fetch()`` (None = 'gone'; SDK resources or raw dicts) until its status is in ``wanted``."""
     deadline = time.monotonic() + timeout
     while True:
         obj = fetch()
-        status = getattr(obj, 'status', None) if obj is not None else 'gone'
+        if obj is None:
+            status = 'gone'
+        else:
+            status = obj.get('status') if isinstance(obj, dict) else getattr(obj, 'status', None)
         if status in wanted:
             return obj
         if time.monotonic() > deadline:
@@ -44,7 +48,7 @@ def wait_status(fetch, wanted, timeout=120):
         time.sleep(0.5)
 
 
-def _get(getter, rid):
+def get_or_none(getter, rid):
     try:
         return getter(rid)
     except openstack.exceptions.NotFoundException:
@@ -59,7 +63,7 @@ def make_volume(admin_conn, demo_conn):
     def make(name, conn=None, metadata=None, size=1, **kwargs):
         conn = conn or demo_conn
         volume = conn.block_storage.create_volume(name=name, size=size, metadata=metadata or {}, **kwargs)
-        volume = wait_status(lambda: _get(conn.block_storage.get_volume, volume.id), {'available', 'error'})
+        volume = wait_status(lambda: get_or_none(conn.block_storage.get_volume, volume.id), {'available', 'error'})
         assert volume.status == 'available', 'fixture volume %s is %s' % (name, volume.status)
         created.append(volume.id)
         return volume
@@ -73,14 +77,14 @@ def make_volume(admin_conn, demo_conn):
                                                                      volume_id=volume_id)}]
         for volume in restored:
             bs.delete_volume(volume.id, ignore_missing=True)
-            wait_status(lambda v=volume: _get(bs.get_volume, v.id), {'gone'})
+            wait_status(lambda v=volume: get_or_none(bs.get_volume, v.id), {'gone'})
         for snapshot in bs.snapshots(details=True, all_projects=True, volume_id=volume_id):
             if snapshot.status not in ('available', 'error'):
                 bs.reset_snapshot_status(snapshot, 'available')
             bs.delete_snapshot(snapshot.id, ignore_missing=True)
         for snapshot in bs.snapshots(details=True, all_projects=True, volume_id=volume_id):
-            wait_status(lambda s=snapshot: _get(bs.get_snapshot, s.id), {'gone'})
-        volume = _get(bs.get_volume, volume_id)
+            wait_status(lambda s=snapshot: get_or_none(bs.get_snapshot, s.id), {'gone'})
+        volume = get_or_none(bs.get_volume, volume_id)
         if volume is not None and volume.status not in ('available', 'error'):
             bs.reset_volume_status(volume, status='available', attach_status='detached', migration_status=None)
         bs.delete_volume(volume_id, ignore_missing=True)

@@ -7,11 +7,10 @@ import tempfile
 import time
 import uuid
 
-import openstack
 import pytest
 import yaml
 
-from conftest import no_traceback, wait_status
+from conftest import get_or_none, no_traceback, wait_status
 from playbook_runner import ROOT, run_module
 
 MODULE = 'dataprotection.openstack.freezer_job'
@@ -113,7 +112,7 @@ def volumes(admin_conn, demo_conn, freezer):
     def make(name, metadata=None, **kwargs):
         volume = demo_conn.block_storage.create_volume(name=name, size=1, availability_zone='nova',
                                                        metadata=metadata or {}, **kwargs)
-        volume = wait_status(lambda: _get(demo_conn.block_storage.get_volume, volume.id), {'available', 'error'})
+        volume = wait_status(lambda: get_or_none(demo_conn.block_storage.get_volume, volume.id), {'available', 'error'})
         assert volume.status == 'available'
         made.append(volume.id)
         names.append(name)
@@ -127,7 +126,7 @@ def volumes(admin_conn, demo_conn, freezer):
         for record in freezer.backups_of(name):
             freezer.conn.session.delete(freezer.base + '/backups/' + record['backup_id'], raise_exc=False)
     for volume_id in made:
-        volume = _get(bs.get_volume, volume_id)
+        volume = get_or_none(bs.get_volume, volume_id)
         if volume is not None and volume.attachments:
             for attachment in volume.attachments:
                 bs.detach_volume(volume, attachment['attachment_id'])
@@ -135,18 +134,11 @@ def volumes(admin_conn, demo_conn, freezer):
             if backup.status not in ('available', 'error'):
                 bs.reset_backup_status(backup, 'error')  # pragma: no cover - only after a broken run
             bs.delete_backup(backup.id, ignore_missing=True)
-            wait_status(lambda b=backup: _get(bs.get_backup, b.id), {'gone'})
-        volume = _get(bs.get_volume, volume_id)
+            wait_status(lambda b=backup: get_or_none(bs.get_backup, b.id), {'gone'})
+        volume = get_or_none(bs.get_volume, volume_id)
         if volume is not None and volume.status not in ('available', 'error'):
             bs.reset_volume_status(volume, status='available', attach_status='detached', migration_status=None)
         bs.delete_volume(volume_id, ignore_missing=True)
-
-
-def _get(getter, rid):
-    try:
-        return getter(rid)
-    except openstack.exceptions.NotFoundException:
-        return None
 
 
 def volume_path(volume_id):

@@ -9,13 +9,12 @@ import json
 import os
 import time
 
-import openstack
 import pytest
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
 
-from conftest import no_traceback, wait_status
+from conftest import get_or_none, no_traceback, wait_status
 from playbook_runner import ROOT, run_module
 
 MODULE = 'dataprotection.openstack.k8s_pod_protect'
@@ -65,7 +64,7 @@ def cluster(core, conn, admin_conn, unique):
     for volume in sorted(mine, key=lambda v: v.snapshot_id is None):  # restored volumes first
         for snapshot in bs.snapshots(details=True, all_projects=True, volume_id=volume.id):
             bs.delete_snapshot(snapshot.id, ignore_missing=True)
-            wait_status(lambda s=snapshot: _get(bs.get_snapshot, s.id), {'gone'})
+            wait_status(lambda s=snapshot: get_or_none(bs.get_snapshot, s.id), {'gone'})
         if volume.status not in ('available', 'error'):
             bs.reset_volume_status(volume, status='available', attach_status='detached', migration_status=None)
         bs.delete_volume(volume.id, ignore_missing=True)
@@ -80,17 +79,10 @@ def _ignore_404(call, *args):
         return None
 
 
-def _get(getter, rid):
-    try:
-        return getter(rid)
-    except openstack.exceptions.NotFoundException:
-        return None
-
-
 def make_volume(conn, name, metadata=None, availability_zone=None):
     volume = conn.block_storage.create_volume(name=name, size=1, metadata=metadata or {},
                                               availability_zone=availability_zone)
-    volume = wait_status(lambda: _get(conn.block_storage.get_volume, volume.id), {'available', 'error'})
+    volume = wait_status(lambda: get_or_none(conn.block_storage.get_volume, volume.id), {'available', 'error'})
     assert volume.status == 'available', volume
     return volume
 
@@ -302,7 +294,7 @@ def test_restored_pod_fails_or_times_out(ctx, core, conn, cluster, unique, bank_
     assert 'removed what this run created' in failed['msg']
     new_id = failed['resource_map']['volumes'][volume.id]
     assert new_id in failed['msg']
-    assert wait_status(lambda: _get(conn.block_storage.get_volume, new_id), {'gone'}) is None  # removed
+    assert wait_status(lambda: get_or_none(conn.block_storage.get_volume, new_id), {'gone'}) is None  # removed
     new_pv = failed['resource_map']['persistentvolumes'][unique + '-pv-f']
     assert failed['created']['persistentvolumes'] == [new_pv]
     pv_left = _ignore_404(core.read_persistent_volume, new_pv)
@@ -365,7 +357,7 @@ def test_swift_bank_and_cinder_backups(ctx, core, conn, cluster, unique, bank_di
 
         absent = protect(ctx, state='absent', **source)
         assert absent.changed and absent['deleted'] == [cp['id']]
-        assert _get(conn.block_storage.get_backup, backup.id) is None
+        assert get_or_none(conn.block_storage.get_backup, backup.id) is None
         assert [o.name for o in conn.object_store.objects(unique + '-bank')] == []
     finally:
         for obj in list(conn.object_store.objects(unique + '-bank')):

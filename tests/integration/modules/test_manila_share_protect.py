@@ -1,12 +1,10 @@
 """manila_share_protect and protectable_info through real ansible-playbook runs against the real local Manila."""
-import time
 import uuid
 
-import openstack
 import pytest
 import yaml
 
-from conftest import no_traceback
+from conftest import get_or_none, no_traceback, wait_status
 from playbook_runner import finish, run_module, start_module
 
 MODULE = 'dataprotection.openstack.manila_share_protect'
@@ -19,25 +17,6 @@ def protect(cloud_env, check=False, diff=False, cloud='localcloud-demo', **args)
     args.setdefault('timeout', 60)
     args.setdefault('poll_interval', 0.5)
     return run_module(MODULE, args, check=check, diff=diff, env=cloud_env)
-
-
-def _get(call, rid):
-    try:
-        return call(rid)
-    except openstack.exceptions.NotFoundException:
-        return None
-
-
-def wait(fetch, wanted, timeout=90):
-    deadline = time.monotonic() + timeout
-    while True:
-        obj = fetch()
-        status = 'gone' if obj is None else (obj['status'] if isinstance(obj, dict) else obj.status)
-        if status in wanted:
-            return obj
-        if time.monotonic() > deadline:
-            raise AssertionError('still %s after %ss' % (status, timeout))
-        time.sleep(0.5)
 
 
 class Manila:
@@ -56,7 +35,7 @@ class Manila:
         return None if response.status_code == 404 else response.json()['snapshot']
 
     def share(self, share_id):
-        return _get(self.sfs.get_share, share_id)
+        return get_or_none(self.sfs.get_share, share_id)
 
     def shares_named(self, name):
         return [s for s in self.sfs.shares(details=True, name=name) if s.name == name]
@@ -86,7 +65,7 @@ def make_share(manila, manila_admin):
         share = manila.sfs.create_share(name=name, size=size, share_protocol='NFS', metadata=metadata or {},
                                         **kwargs)
         created.append(share.id)
-        share = wait(lambda: manila.share(share.id), {'available', 'error'})
+        share = wait_status(lambda: manila.share(share.id), {'available', 'error'}, timeout=90)
         assert share.status == expect, 'fixture share %s is %s' % (name, share.status)
         return share
 
@@ -96,19 +75,19 @@ def make_share(manila, manila_admin):
         snapshot_ids = [s['id'] for s in manila_admin.snapshots(share_id)]
         for child in sfs.shares(details=True, all_projects=True):
             if child.snapshot_id in snapshot_ids:
-                wait(lambda c=child: manila_admin.share(c.id), {'available', 'error', 'gone'})
+                wait_status(lambda c=child: manila_admin.share(c.id), {'available', 'error', 'gone'}, timeout=90)
                 sfs.delete_share(child.id, ignore_missing=True)
-                wait(lambda c=child: manila_admin.share(c.id), {'gone'})
+                wait_status(lambda c=child: manila_admin.share(c.id), {'gone'}, timeout=90)
         for snapshot_id in snapshot_ids:
-            wait(lambda s=snapshot_id: manila_admin.snapshot(s), {'available', 'error', 'gone'})
+            wait_status(lambda s=snapshot_id: manila_admin.snapshot(s), {'available', 'error', 'gone'}, timeout=90)
             sfs.delete_share_snapshot(snapshot_id, ignore_missing=True)
         for snapshot_id in snapshot_ids:
-            wait(lambda s=snapshot_id: manila_admin.snapshot(s), {'gone'})
+            wait_status(lambda s=snapshot_id: manila_admin.snapshot(s), {'gone'}, timeout=90)
         share = manila_admin.share(share_id)
         if share is not None and share.status not in ('available', 'error'):
             sfs.reset_share_status(share_id, 'available')
         sfs.delete_share(share_id, ignore_missing=True)
-        wait(lambda s=share_id: manila_admin.share(s), {'gone'})
+        wait_status(lambda s=share_id: manila_admin.share(s), {'gone'}, timeout=90)
 
 
 @pytest.fixture
@@ -207,7 +186,7 @@ def test_retention_and_min_age(cloud_env, manila, make_share, unique):
     share = make_share(unique)
     manual = manila.sfs.post('/snapshots', json={'snapshot': {'share_id': share.id, 'name': 'nightly-manual'}},
                              microversion=MV).json()['snapshot']
-    wait(lambda: manila.snapshot(manual['id']), {'available'})
+    wait_status(lambda: manila.snapshot(manual['id']), {'available'}, timeout=90)
     ids = []
     for _round in range(3):
         run = protect(cloud_env, share=unique, snapshot_name='nightly', retain=2)
@@ -263,7 +242,7 @@ def test_share_with_protection_cannot_be_deleted_until_absent(cloud_env, manila,
     assert manila.share(share.id).status == 'available'
     assert protect(cloud_env, share=unique, snapshot_name='keep', state='absent').changed is True
     manila.sfs.delete_share(share.id)
-    wait(lambda: manila.share(share.id), {'gone'})
+    wait_status(lambda: manila.share(share.id), {'gone'}, timeout=90)
     # the protection of a deleted share is simply absent
     assert protect(cloud_env, share=share.id, snapshot_name='keep', state='absent').changed is False
 
