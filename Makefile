@@ -8,7 +8,7 @@ export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 export ANSIBLE_HOME := $(VENV)/ansible-home
 LOCALCLOUD := python3 localcloud/run.py
 
-.PHONY: setup test demo demo-target-destroy localcloud localcloud-stop localcloud-status bench sanity units integration lint docs-check clean
+.PHONY: setup test demo demo-target-destroy localcloud localcloud-stop localcloud-status bench sanity units test-compat integration lint docs-check docs changelog clean
 
 setup:  ## create .venv, install pinned tools + Debian packages, link the collection
 	bash hacking/setup.sh
@@ -22,6 +22,9 @@ sanity:
 units:
 	$(PY) hacking/run_tests.py --only units
 
+test-compat:  ## units + smoke plays on the lowest and newest supported Python/ansible-core/openstacksdk/kubernetes (hacking/compat)
+	$(PY) hacking/run_tests.py --only compat
+
 integration:
 	$(PY) hacking/run_tests.py --only integration
 
@@ -30,6 +33,12 @@ lint:
 
 docs-check:
 	$(PY) hacking/run_tests.py --only docs
+
+docs:  ## HTML docs site of the collection (antsibull-docs + Sphinx) in .tmp/docsite/build/html
+	$(PY) hacking/docsite.py
+
+changelog:  ## regenerate CHANGELOG.rst from changelogs/fragments (antsibull-changelog); `make test` checks it is current
+	$(PY) hacking/changelog.py
 
 demo: localcloud  ## start the local cloud and run playbooks/demo.yml against it (leaves the central scheduler target up)
 	$(PY) hacking/demo_seed.py

@@ -23,12 +23,16 @@ TMP = os.path.join(ROOT, '.tmp')
 LOGS = os.path.join(TMP, 'logs')
 PYTHON_VERSION = '%d.%d' % sys.version_info[:2]
 
-# Sanity runs over what the collection ships plus its tests; these paths are
-# development tooling that is neither shipped (galaxy.yml build_ignore) nor
-# collection content: the local cloud, the test runner, benchmarks and the
-# Kubernetes API emulator (a server with its own pytest suite).
-SANITY_EXCLUDED = ('localcloud/', 'hacking/', 'benchmarks/', 'tests/k8s_emulator/', '.ci/', 'Makefile',
-                   'requirements-dev.txt', 'requirements-dev.lock')
+# Sanity runs over the collection as installed from the tarball `ansible-galaxy collection build` makes, so
+# what is checked is what ships. galaxy.yml's build_ignore keeps development tooling out; this allowlist checks
+# that it did (a new tool directory must not slip into the tarball unnoticed), and REQUIRED_SHIPPED that what
+# users need is in it. MANIFEST.json and FILES.json are written by the build.
+SHIPPED = re.compile(r'^(?:MANIFEST\.json|FILES\.json|README\.md|COPYING|CHANGELOG\.rst|requirements\.txt|bindep\.txt'
+                     r'|tests/config\.yml|changelogs/(?:config\.yaml|changelog\.yaml|fragments/.*)'
+                     r'|meta/.*|docs/.*|plugins/.*|roles/.*|playbooks/(?!demo|templates/).*)$')
+REQUIRED_SHIPPED = ('README.md', 'COPYING', 'CHANGELOG.rst', 'requirements.txt', 'bindep.txt', 'tests/config.yml',
+                    'meta/runtime.yml', 'meta/execution-environment.yml', 'changelogs/config.yaml')
+_BUILT = {}
 
 
 class Tally:
@@ -115,26 +119,116 @@ def pytest_step(tally, step, paths, extra_args=()):
         show_tail(output, 60)
 
 
+def built_collection():
+    """The collection tarball (`ansible-galaxy collection build` of this checkout), built once per run."""
+    if 'tarball' not in _BUILT:
+        build_dir = os.path.join(TMP, 'build')
+        shutil.rmtree(build_dir, ignore_errors=True)
+        rc, output = run('galaxy-build', ['ansible-galaxy', 'collection', 'build', '--output-path', build_dir, ROOT])
+        tarballs = glob.glob(os.path.join(build_dir, '*.tar.gz'))
+        if rc or not tarballs:
+            show_tail(output)
+            raise RuntimeError('ansible-galaxy collection build failed (rc=%s)' % rc)
+        _BUILT['tarball'] = tarballs[0]
+    return _BUILT['tarball']
+
+
+def installed_env(dest):
+    """Environment in which only the collection installed under dest is visible (not this checkout)."""
+    return {'ANSIBLE_COLLECTIONS_PATH': dest, 'PYTHONPATH': ''}
+
+
+def install_collection(step, dest):
+    """Install the built tarball under dest; return (rc, the collection's directory)."""
+    shutil.rmtree(dest, ignore_errors=True)
+    # --force and only dest on the collections path: .venv/collections links this checkout as the same version,
+    # which ansible-galaxy would otherwise take as "already installed" and install nothing.
+    rc, output = run(step, ['ansible-galaxy', 'collection', 'install', '--offline', '--force', '-p', dest,
+                            built_collection()], extra_env=installed_env(dest))
+    if rc:
+        show_tail(output)
+    return rc, os.path.join(dest, 'ansible_collections', 'dataprotection', 'openstack')
+
+
 def sanity_tree():
-    """Copy the shipped files and tests into a real ansible_collections tree with git."""
-    tree = os.path.join(TMP, 'sanity', 'ansible_collections', 'dataprotection', 'openstack')
-    shutil.rmtree(os.path.join(TMP, 'sanity'), ignore_errors=True)
-    os.makedirs(tree)
-    files = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split('\n')
-    for rel in files:
-        if not rel or rel.startswith(SANITY_EXCLUDED) or not os.path.isfile(os.path.join(ROOT, rel)):
-            continue
-        target = os.path.join(tree, rel)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copy2(os.path.join(ROOT, rel), target)
+    """The collection installed from its tarball into a real ansible_collections tree, with git (ansible-test)."""
+    rc, tree = install_collection('galaxy-install-sanity', os.path.join(TMP, 'sanity'))
+    if rc:
+        raise RuntimeError('ansible-galaxy collection install of the built tarball failed (rc=%s)' % rc)
     subprocess.run(['git', 'init', '-q'], cwd=tree, check=True)
     subprocess.run(['git', 'add', '-A'], cwd=tree, check=True)
     return tree
 
 
+def shipped_files_check(tally, tree):
+    """Everything in the tarball is on the SHIPPED allowlist and nothing users need is missing."""
+    shipped = []
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames[:] = [d for d in dirnames if d != '.git']
+        shipped += [os.path.relpath(os.path.join(dirpath, f), tree) for f in filenames]
+    unexpected = sorted(p for p in shipped if not SHIPPED.match(p) or '__pycache__' in p or p.endswith('.pyc'))
+    missing = [p for p in REQUIRED_SHIPPED if p not in shipped]
+    size = os.path.getsize(built_collection())
+    print('  %-28s %d files, %.0f kB tarball; %d unexpected, %d missing'
+          % ('shipped files', len(shipped), size / 1024.0, len(unexpected), len(missing)))
+    for path in unexpected[:30]:
+        print('    | unexpected in the tarball (galaxy.yml build_ignore?): ' + path)
+    for path in missing:
+        print('    | missing from the tarball: ' + path)
+    ok = not unexpected and not missing
+    tally.add('sanity', int(ok), int(not ok), failures=[] if ok else ['shipped files (%d unexpected, %d missing)'
+                                                                    % (len(unexpected), len(missing))])
+
+
+def execution_environment_check(tally, tree):
+    """meta/execution-environment.yml (as shipped) is a valid ansible-builder v3 definition.
+
+    `ansible-builder create` (the build context only: no registry or container runtime here) runs on a copy of
+    the file at the collection root, where its relative paths point (ansible-builder's introspection reads them
+    relative to the collection root when the collection is installed into an execution environment); the
+    context must carry every requirement of requirements.txt and bindep.txt and the ansible-core pin.
+    """
+    work = os.path.join(TMP, 'ee')
+    shutil.rmtree(work, ignore_errors=True)
+    source, context = os.path.join(work, 'collection'), os.path.join(work, 'context')
+    os.makedirs(source)
+    for name in ('requirements.txt', 'bindep.txt'):
+        shutil.copy2(os.path.join(tree, name), source)
+    shutil.copy2(os.path.join(tree, 'meta', 'execution-environment.yml'), source)
+    rc, output = run('ansible-builder-create', ['ansible-builder', 'create', '-f',
+                                                os.path.join(source, 'execution-environment.yml'), '-c', context])
+    problems = [] if rc == 0 else ['ansible-builder create rc=%s' % rc]
+    if rc == 0:
+        import yaml
+        with open(os.path.join(tree, 'meta', 'execution-environment.yml')) as handle:
+            definition = yaml.safe_load(handle)
+        if definition.get('version') != 3:
+            problems.append('version is %r, not 3' % definition.get('version'))
+        def lines(path):
+            if not os.path.exists(path):
+                return []
+            with open(path) as handle:
+                return [line.strip() for line in handle if line.strip() and not line.startswith('#')]
+
+        for name in ('requirements.txt', 'bindep.txt'):
+            got = lines(os.path.join(context, '_build', name))
+            problems += ['%s: %r not in the build context' % (name, line)
+                         for line in lines(os.path.join(tree, name)) if line not in got]
+        text = '\n'.join(lines(os.path.join(context, 'Containerfile')) + lines(os.path.join(context, 'Dockerfile')))
+        pin = definition.get('dependencies', {}).get('ansible_core', {}).get('package_pip', '')
+        if not pin or pin not in text:
+            problems.append('ansible-core pin %r not in the Containerfile' % pin)
+    print('  %-28s %s' % ('execution environment', 'ok' if not problems else '; '.join(problems)))
+    tally.add('sanity', int(not problems), int(bool(problems)),
+              failures=['meta/execution-environment.yml: ' + '; '.join(problems)] if problems else [])
+    if rc:
+        show_tail(output)
+
+
 def sanity_step(tally):
     tree = sanity_tree()
+    shipped_files_check(tally, tree)
+    execution_environment_check(tally, tree)
     rc, output = run('sanity', ['ansible-test', 'sanity', '--python', PYTHON_VERSION, '--color', 'no'], cwd=tree)
     tests = re.findall(r'Running sanity test ["\']([^"\']+)["\']', output)
     failed_tests = set()
@@ -167,6 +261,13 @@ def lint_step(tally):
 def changelog_step(tally):
     rc, output = run('changelog-lint', ['antsibull-changelog', 'lint'])
     tally.add('changelog', int(rc == 0), int(rc != 0), failures=[] if rc == 0 else ['antsibull-changelog lint'])
+    if rc:
+        show_tail(output)
+    # CHANGELOG.rst is generated from the fragments (hacking/changelog.py, `make changelog`) and committed.
+    rc, output = run('changelog-rst', [os.path.join(VENV_BIN, 'python'), os.path.join(ROOT, 'hacking', 'changelog.py'),
+                                       '--check'])
+    tally.add('changelog', int(rc == 0), int(rc != 0),
+              failures=[] if rc == 0 else ['CHANGELOG.rst is not what the fragments give: run `make changelog`'])
     if rc:
         show_tail(output)
 
@@ -222,27 +323,29 @@ def molecule_step(tally):
 
 
 def docs_step(tally):
-    """Build the collection, install the tarball, render every module with ansible-doc."""
-    build_dir = os.path.join(TMP, 'build')
+    """Build the collection, install the tarball, render every module with ansible-doc, lint the collection docs."""
     install_dir = os.path.join(TMP, 'installed')
-    shutil.rmtree(build_dir, ignore_errors=True)
-    shutil.rmtree(install_dir, ignore_errors=True)
-    rc, output = run('galaxy-build', ['ansible-galaxy', 'collection', 'build', '--output-path', build_dir, ROOT])
-    tarballs = glob.glob(os.path.join(build_dir, '*.tar.gz'))
-    if rc or not tarballs:
+    try:
+        built_collection()
+    except RuntimeError:
         tally.add('docs', 0, 1, failures=['ansible-galaxy collection build'])
-        show_tail(output)
         return
-    rc, output = run('galaxy-install', ['ansible-galaxy', 'collection', 'install', '--offline', '-p', install_dir,
-                                        tarballs[0]])
+    rc, tree = install_collection('galaxy-install', install_dir)
     if rc:
         tally.add('docs', 0, 1, failures=['ansible-galaxy collection install'])
-        show_tail(output)
         return
     tally.add('docs', 2, 0)
+    # antsibull-docs' linter on what ships: plugin and role docs render to RST for the docsite (schema, markup,
+    # rstcheck) and references into this collection resolve. `make docs` builds the HTML site itself.
+    rc, output = run('antsibull-docs-lint', ['antsibull-docs', 'lint-collection-docs', '--plugin-docs',
+                                             '--validate-collection-refs', 'self', tree],
+                     extra_env=installed_env(install_dir))
+    tally.add('docs', int(rc == 0), int(rc != 0), failures=[] if rc == 0 else ['antsibull-docs lint-collection-docs'])
+    if rc:
+        show_tail(output)
     modules = sorted(os.path.splitext(os.path.basename(p))[0]
                      for p in glob.glob(os.path.join(ROOT, 'plugins', 'modules', '*.py')))
-    doc_env = {'ANSIBLE_COLLECTIONS_PATH': install_dir}
+    doc_env = installed_env(install_dir)
     for module in modules:
         fqcn = 'dataprotection.openstack.%s' % module
         rc, output = run('ansible-doc-' + module, ['ansible-doc', '-t', 'module', fqcn], extra_env=doc_env)
@@ -252,19 +355,90 @@ def docs_step(tally):
             show_tail(output)
 
 
+# Compat environments (hacking/compat/<env>.txt, built by `make setup` in .venv/compat/<env>): the lowest and the
+# newest supported Python, ansible-core, openstacksdk, kubernetes and jmespath.
+COMPAT_ENVS = ('lowest', 'newest')
+
+
+def compat_pytest(step, python, paths, extra_args=(), extra_env=None):
+    """One pytest run with the given Python; returns (passed, failed, skipped, failures, output)."""
+    junit = os.path.join(TMP, 'junit-%s.xml' % step)
+    if os.path.exists(junit):
+        os.remove(junit)
+    rc, output = run(step, [python, '-m', 'pytest', '-p', 'no:cacheprovider', '-rfEs', '--junitxml', junit]
+                     + list(extra_args) + list(paths), extra_env=extra_env)
+    if not os.path.exists(junit):
+        return 0, 1, 0, ['pytest did not run (rc=%s)' % rc], output
+    passed, failed, skipped, failures = count_junit(junit)
+    if rc != 0 and not failed:
+        failed, failures = 1, ['pytest exited %s' % rc]
+    return passed, failed, skipped, failures, output
+
+
+def compat_env_run(name):
+    """One environment: the unit tests with its own Python and pytest, then tests/compat (smoke plays against the
+    local cloud, ansible-doc) with its ansible-playbook and ansible-doc; returns [(step, compat_pytest result)]."""
+    venv = os.path.join(ROOT, '.venv', 'compat', name)
+    if not os.path.exists(os.path.join(venv, 'bin', 'ansible-playbook')):
+        return [('compat-' + name, (0, 1, 0, ['%s is missing: run `make setup`' % os.path.relpath(venv, ROOT)], ''))]
+    venv_bin_dir = os.path.join(venv, 'bin')
+    # pytest.ini's addopts belong to pytest-ansible (.venv only); tests/compat/module_args_shim.py supplies the
+    # tests' ansible-core >= 2.19 helper on older ansible-core
+    units = compat_pytest('compat-%s-units' % name, os.path.join(venv_bin_dir, 'python'), ['tests/unit'],
+                          ['-o', 'addopts=', '-p', 'module_args_shim'],
+                          {'PATH': venv_bin_dir + os.pathsep + os.environ.get('PATH', ''),
+                           'ANSIBLE_PYTHON_INTERPRETER': os.path.join(venv_bin_dir, 'python'),
+                           'PYTHONPATH': os.pathsep.join([os.path.join(ROOT, 'tests', 'compat'),
+                                                          os.path.join(ROOT, '.venv', 'collections')])})
+    smoke = compat_pytest('compat-%s-smoke' % name, os.path.join(VENV_BIN, 'python'), ['tests/compat'], (),
+                          {'COMPAT_ANSIBLE_PLAYBOOK': os.path.join(venv_bin_dir, 'ansible-playbook'),
+                           'COMPAT_LOCK': os.path.join(ROOT, 'hacking', 'compat', name + '.txt')})
+    return [('compat-%s-units' % name, units), ('compat-%s-smoke' % name, smoke)]
+
+
+def compat_step(tally):
+    """Both ends of the supported range: each compat environment in its own thread (the smoke plays mostly wait
+    for the local cloud), counted per test case like the other pytest steps."""
+    import concurrent.futures
+
+    for name in COMPAT_ENVS:
+        try:
+            with open(os.path.join(ROOT, '.venv', 'compat', name, '.setup-stamp')) as stamp:
+                python = stamp.read().split()[0]
+            with open(os.path.join(ROOT, 'hacking', 'compat', name + '.txt')) as lock:
+                pins = dict(re.findall(r'^([a-z0-9_.-]+)==(\S+)', lock.read(), re.M))
+            print('  %-8s Python %s, %s' % (name, python, ', '.join(
+                '%s %s' % (d, pins.get(d)) for d in ('ansible-core', 'openstacksdk', 'kubernetes', 'jmespath'))))
+        except (OSError, IndexError):
+            pass  # not built: compat_env_run reports it
+    with concurrent.futures.ThreadPoolExecutor(len(COMPAT_ENVS)) as pool:
+        results = list(pool.map(compat_env_run, COMPAT_ENVS))
+    for runs in results:
+        for step, (passed, failed, skipped, failures, output) in runs:
+            tally.add(step, passed, failed, skipped, failures)
+            if failed:
+                print('  %s:' % step)
+                show_tail(output, 60)
+
+
 STEPS = {
     'changelog': changelog_step,
     'sanity': sanity_step,
     'units': lambda tally: pytest_step(tally, 'units', ['tests/unit']),
+    # units and smoke plays on the lowest and the newest supported versions (hacking/compat)
+    'compat': compat_step,
     'emulator': lambda tally: pytest_step(tally, 'emulator', ['tests/k8s_emulator/tests']),
-    'integration': lambda tally: pytest_step(tally, 'integration', ['tests/integration']),
+    # Integration tests run in parallel against the one shared local cloud (they use unique names; the cloud's
+    # start is locked and leased). loadfile keeps each file's module-scoped fixtures in one worker.
+    'integration': lambda tally: pytest_step(tally, 'integration', ['tests/integration'],
+                                             ['-n', os.environ.get('INTEGRATION_WORKERS', '3'), '--dist', 'loadfile']),
     'lint': lint_step,
     'molecule': molecule_step,
     'docs': docs_step,
 }
 
 
-CLOUD_STEPS = ('integration', 'molecule')
+CLOUD_STEPS = ('compat', 'integration', 'molecule')
 
 
 def cloud_running():

@@ -18,6 +18,53 @@ fi
 mkdir -p .venv/collections/ansible_collections/dataprotection
 ln -sfn "$ROOT" .venv/collections/ansible_collections/dataprotection/openstack
 
+# A second, small virtualenv with the oldest ansible-core the collection supports (meta/runtime.yml), for the
+# tests that run the modules on both ends of the range (tests/integration/modules/test_secrets_and_timeouts.py):
+# ansible-core plus the modules' runtime requirements only. It reuses .venv/collections. Rebuilt only when the
+# pinned version or requirements.txt changed (the stamp records both).
+CORE218_VERSION=2.18.19
+CORE218_STAMP="ansible-core==$CORE218_VERSION $(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ "$(cat .venv-core218/.setup-stamp 2>/dev/null)" != "$CORE218_STAMP" ] \
+    || ! .venv-core218/bin/python -c 'import ansible.release, kubernetes, openstack' 2>/dev/null; then
+    rm -rf .venv-core218
+    .venv/bin/uv venv --quiet --python "$PYTHON" .venv-core218
+    .venv/bin/uv pip install --quiet --python .venv-core218/bin/python "ansible-core==$CORE218_VERSION" \
+        -r requirements.txt
+    echo "$CORE218_STAMP" > .venv-core218/.setup-stamp
+fi
+
+# The compat environments of `make test-compat` (hacking/compat/): `lowest` and `newest` supported Python,
+# ansible-core, openstacksdk, kubernetes and jmespath, each exactly as hacking/compat/<env>.txt pins it (on the
+# Python its <env>.in names), in .venv/compat/<env>; the collection comes from .venv/collections. Rebuilt only
+# when the lock or the interpreter changed (the stamp records both). hacking/compat/lock.sh re-resolves the locks.
+compat_python() {  # $1 = X.Y -> the path of a Python X.Y (pyenv's, the system's, or one on PATH)
+    local candidate path
+    for candidate in "$HOME"/.pyenv/versions/"$1".*/bin/python"$1" /usr/bin/python"$1" python"$1"; do
+        path=$(command -v "$candidate" 2>/dev/null) || continue
+        if "$path" -c "import sys; sys.exit(0 if '%d.%d' % sys.version_info[:2] == '$1' else 1)" 2>/dev/null; then
+            echo "$path"
+            return 0
+        fi
+    done
+    echo "setup: no Python $1 for the compat environments (install it, e.g. pyenv install $1)" >&2
+    return 1
+}
+for compat_env in lowest newest; do
+    compat_lock=hacking/compat/$compat_env.txt
+    compat_dir=.venv/compat/$compat_env
+    compat_py=$(compat_python "$(sed -n 's/^# python: *//p' "hacking/compat/$compat_env.in")")
+    compat_stamp="$("$compat_py" -c 'import sys; print(sys.version.split()[0])') $(sha256sum "$compat_lock")"
+    # the stamp is written last: an interrupted build has none and is redone
+    if [ "$(cat "$compat_dir/.setup-stamp" 2>/dev/null)" != "$compat_stamp" ] \
+        || [ ! -x "$compat_dir/bin/ansible-playbook" ] || ! "$compat_dir/bin/python" -c '' 2>/dev/null; then
+        echo "setup: building the compat environment $compat_dir ($compat_py)"
+        rm -rf "$compat_dir"
+        UV_PYTHON_DOWNLOADS=never .venv/bin/uv venv --quiet --python "$compat_py" "$compat_dir"
+        .venv/bin/uv pip install --quiet --python "$compat_dir/bin/python" -r "$compat_lock"
+        echo "$compat_stamp" > "$compat_dir/.setup-stamp"
+    fi
+done
+
 # ansible-test bootstraps pip from a host that is unreachable here: give it the offline stand-in.
 PIP_VERSION=$(grep -oP "^\s*pip='\K[\d.]+" .venv/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -1)
 if [ -n "$PIP_VERSION" ]; then

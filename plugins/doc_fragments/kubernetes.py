@@ -14,6 +14,8 @@ options:
   kubeconfig:
     description:
       - Path to a kubeconfig file, or the kubeconfig itself as a dict.
+      - In the dict form, everything under C(users[].user) (tokens, client keys, exec plugin environment) and any
+        value under a key naming a secret is masked in logs, results and the task invocation.
       - Falls back to C(K8S_AUTH_KUBECONFIG), then (without O(host)) to C(KUBECONFIG) or C(~/.kube/config),
         then to the in-cluster service account.
     type: raw
@@ -66,10 +68,29 @@ options:
       - Comma-separated hosts that bypass O(proxy). Falls back to C(K8S_AUTH_NO_PROXY).
     type: str
 requirements:
-  - kubernetes >= 24.2.0 (Python library)
+  - python >= 3.11
+  - kubernetes >= 36.0.1 (Python library)
 notes:
   - The Kubernetes TLS options are named O(k8s_validate_certs), O(k8s_ca_cert), O(k8s_client_cert) and
     O(k8s_client_key) because C(validate_certs), C(ca_cert), C(client_cert) and C(client_key) are the OpenStack
     ones in the modules that take both. kubernetes.core's names C(verify_ssl), C(ssl_ca_cert), C(cert_file) and
     C(key_file) are aliases.
+  - Every Kubernetes API request is bounded by O(api_timeout) (30 seconds when not set), for connecting and for
+    each wait for the answer. A request that timed out is not sent again, and the task fails naming the API
+    server and the timeout.
+'''
+
+    # api_timeout of the modules without the OpenStack options (kubernetes_timeout_argument_spec; extends
+    # dataprotection.openstack.kubernetes.api_timeout). The modules with both have one api_timeout for all their
+    # requests, documented by the openstack fragment. It is not in DOCUMENTATION: for an option two fragments
+    # list, Ansible silently keeps the first fragment's fields, so the text a module shows would depend on the
+    # order of its extends_documentation_fragment.
+    API_TIMEOUT = r'''
+options:
+  api_timeout:
+    description:
+      - Seconds one Kubernetes API request may take to connect, and to wait between bytes of the answer.
+      - When not set, 30 seconds, so an API server that accepts a connection and never answers fails the task
+        instead of hanging it. Must be greater than 0.
+    type: int
 '''

@@ -14,6 +14,9 @@ options:
   cloud:
     description:
       - Name of a cloud in C(clouds.yaml), or a dict with the cloud's configuration (as openstacksdk takes it).
+      - In the dict form, every value under a key that names a secret (C(password), C(token), C(secret),
+        C(application_credential_secret), any key containing C(key) or C(credential)) is masked in logs,
+        results and the task invocation, as O(auth) is.
       - When O(cloud) and O(auth) are both omitted, openstacksdk reads C(OS_*) environment variables and
         the file named by C(OS_CLIENT_CONFIG_FILE); a file holding a single cloud is used as is.
         This is how AWX and Tower OpenStack credentials reach the module.
@@ -61,9 +64,14 @@ options:
     aliases: [key]
   api_timeout:
     description:
-      - Seconds to wait for one API request. Independent of the C(timeout) of waiting modules.
+      - Seconds one API request may take to connect, and to wait between bytes of the answer (every request the
+        module makes - Keystone, Cinder, Manila, Swift, freezer-api, and the Kubernetes API in modules that talk
+        to both). Independent of the C(timeout) of waiting modules.
+      - When neither this option nor the cloud's configuration (C(api_timeout) in C(clouds.yaml)) sets it,
+        30 seconds, so an endpoint that accepts a connection and never answers fails the task instead of
+        hanging it. Must be greater than 0.
     type: int
 requirements:
-  - python >= 3.12
-  - openstacksdk >= 4.0
+  - python >= 3.11
+  - openstacksdk >= 4.0.0
 '''

@@ -22,6 +22,63 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.args impo
     wait_argument_spec,
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+from ansible_collections.dataprotection.openstack.plugins.module_utils import validation
+
+# Options whose dict form can carry credentials (clouds.yaml ``auth``, kubeconfig ``users``). Their string form is
+# a name or a path and stays readable; in the dict form the secret values are masked (see secret_values).
+SECRET_DICT_OPTIONS = ('cloud', 'kubeconfig')
+# Keys whose values are secrets, in clouds.yaml, keystoneauth plugins and kubeconfig files (matched as substrings).
+SECRET_KEY_PARTS = ('password', 'passwd', 'secret', 'token', 'passcode', 'credential', 'key')
+
+
+def secret_values(value, secret=False):
+    """The secret leaves of a ``cloud``/``kubeconfig`` dict: values under secret-looking keys, and everything a
+    kubeconfig ``users[].user`` holds (tokens, exec plugin env, auth-provider config)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key).lower()
+            nested = secret or any(part in name for part in SECRET_KEY_PARTS) or (name == 'user' and isinstance(item, dict))
+            yield from secret_values(item, nested)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from secret_values(item, secret)
+    elif secret and value is not None and not isinstance(value, bool) and str(value):
+        yield str(value)
+
+
+class _AnsibleModule(AnsibleModule):
+    """AnsibleModule that also masks the secrets inside dict-form ``cloud`` / ``kubeconfig``.
+
+    Marking those options ``no_log`` would mask every leaf of the dict everywhere in the output - region names,
+    ``Default``, an ``identity_api_version: 3`` (then every "3") - so only their secret leaves join
+    ``no_log_values``, before the invocation is logged and before any result (or injected invocation) is returned -
+    including the results of a failed argument validation and of a ``no_log`` task, which skip the log.
+    """
+
+    def _mask_secret_dicts(self):
+        for option in SECRET_DICT_OPTIONS:
+            self.no_log_values.update(secret_values((getattr(self, 'params', None) or {}).get(option)))
+
+    def _log_invocation(self):
+        self._mask_secret_dicts()
+        super()._log_invocation()
+
+    def fail_json(self, msg, **kwargs):
+        # ansible-core's own refusal of a string given for a dict option with sub-options names no option.
+        if msg == 'dictionary requested, could not parse JSON or key=value':
+            spec, params = self.argument_spec or {}, getattr(self, 'params', None) or {}
+            bad = sorted(name for name, option in spec.items()
+                         if option.get('type') == 'dict' and option.get('options') and isinstance(params.get(name), str))
+            if bad:
+                msg = ('%s must be a dict with the keys %s, got a string that is neither JSON nor key=value'
+                       % (bad[0], ', '.join(sorted(spec[bad[0]]['options']))))
+        super().fail_json(msg=msg, **kwargs)
+
+    def _return_formatted(self, kwargs):
+        # Also on the paths that skip _log_invocation: a failed argument validation (fail_json inside
+        # AnsibleModule.__init__) and a task with no_log (the invocation is still injected into the result).
+        self._mask_secret_dicts()
+        super()._return_formatted(kwargs)
 
 
 class ProtectionModule:
@@ -32,6 +89,9 @@ class ProtectionModule:
     # Shared option groups this module takes; subclasses may drop one.
     use_openstack = True
     use_wait = True
+    # Options holding a resource name or id (checked: not empty, not padded, storable) and metadata dicts.
+    name_options = ()
+    metadata_options = ()
 
     def __init__(self):
         spec = {}
@@ -40,7 +100,7 @@ class ProtectionModule:
         if self.use_wait:
             spec.update(wait_argument_spec())
         spec.update(self.argument_spec)
-        self.ansible = AnsibleModule(argument_spec=spec, supports_check_mode=True, **self.module_kwargs)
+        self.ansible = _AnsibleModule(argument_spec=spec, supports_check_mode=True, **self.module_kwargs)
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.want_diff = self.ansible._diff
@@ -60,11 +120,23 @@ class ProtectionModule:
     def wait_options(self):
         """wait / timeout / poll_interval, validated."""
         timeout, interval = self.params['timeout'], self.params['poll_interval']
-        if timeout is None or timeout < 0:
-            raise ProtectionError('timeout must be >= 0 seconds, got %s' % timeout)
-        if interval is None or interval <= 0:
-            raise ProtectionError('poll_interval must be > 0 seconds, got %s' % interval)
+        validation.check_number('timeout', timeout, minimum=0, unit='seconds')
+        validation.check_number('poll_interval', interval, above=0, unit='seconds')
         return dict(wait=self.params['wait'], timeout=timeout, poll_interval=interval)
+
+    def validate(self):
+        """Checks of the shared options and of the module's declared names and metadata, before any API call."""
+        p = self.params
+        if self.use_openstack:
+            validation.check_cloud(p.get('cloud'))
+            validation.check_number('api_timeout', p.get('api_timeout'), above=0, unit='seconds')
+        if self.use_wait:
+            self.wait_options()
+        for option in self.name_options:
+            validation.check_name(option, p.get(option))
+        for option in self.metadata_options:
+            if p.get(option) is not None:
+                p[option] = validation.check_metadata(option, p[option])
 
     # -- contract ---------------------------------------------------------
     def run(self):
@@ -73,20 +145,31 @@ class ProtectionModule:
 
     def __call__(self):
         try:
+            self.validate()
             result = self.run()
         except ProtectionError as exc:
             self.ansible.fail_json(msg=exc.msg, **exc.result)
         except Exception as exc:  # pylint: disable=broad-except
             if os_connection.is_sdk_error(exc):
-                self.ansible.fail_json(msg=os_connection.describe_error(exc))
+                self.ansible.fail_json(msg=os_connection.describe_error(exc, self._conn))
             # Unexpected: still one message; the traceback only under -vvv.
             self.ansible.fail_json(msg='unexpected error: %s: %s' % (type(exc).__name__, exc),
                                    exception=traceback.format_exc())
         self.ansible.exit_json(**result)
 
 
-def diff_result(result, before, after, enabled):
-    """Add Ansible's ``diff`` key when ``--diff`` is on."""
+def diff_result(result, before, after, enabled, list_key='items'):
+    """Add Ansible's ``diff`` key when ``--diff`` is on.
+
+    Ansible's callbacks render ``before``/``after`` as text or dicts; a list there breaks the default callback
+    ("'list' object has no attribute 'splitlines'"), so a list is shown as ``{list_key: [...]}``.
+    """
     if enabled:
-        result['diff'] = dict(before=before or {}, after=after or {})
+        result['diff'] = dict(before=_diffable(before, list_key), after=_diffable(after, list_key))
     return result
+
+
+def _diffable(value, list_key):
+    if isinstance(value, (list, tuple)):
+        return {list_key: list(value)}
+    return value or {}

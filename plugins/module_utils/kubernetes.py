@@ -15,15 +15,22 @@ use the plain names; kubernetes.core's own aliases (``verify_ssl``,
 Precedence: a module option, then its ``K8S_AUTH_*`` variable, then the
 kubeconfig (explicit, or ``~/.kube/config`` / ``KUBECONFIG``), then the
 in-cluster service account.
+
+Every request carries a timeout (connect, and read between bytes of the answer): ``api_timeout``, the option the
+OpenStack requests of the same modules use, else 30 seconds. The kubernetes client itself has none, so an API
+server (or proxy) that accepts the connection and never answers would hang the task for ever.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import traceback
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import check_number
 
 try:
     from kubernetes import client as k8s_client
@@ -43,8 +50,10 @@ except ImportError:
 try:
     import urllib3
     _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+    HAS_URLLIB3 = True
 except ImportError:
     _TRANSPORT_ERRORS = (OSError,)
+    HAS_URLLIB3 = False
 
 # option -> K8S_AUTH_* variable (the names AWX credentials and kubernetes.core use)
 ENV_VARS = {
@@ -64,6 +73,11 @@ ENV_VARS = {
 
 _TRUE = ('1', 'true', 'yes', 'on', 'y')
 
+# Seconds one request may take to connect, and to wait between bytes of its answer, when ``api_timeout`` is not
+# set: the default of the OpenStack requests (openstack.DEFAULT_API_TIMEOUT, not imported here so that the
+# Kubernetes-only modules do not load openstacksdk).
+DEFAULT_API_TIMEOUT = 30
+
 
 def kubernetes_argument_spec():
     """Kubernetes connection options (doc fragment ``kubernetes``)."""
@@ -81,6 +95,16 @@ def kubernetes_argument_spec():
         proxy=dict(type='str'),
         no_proxy=dict(type='str'),
     )
+
+
+def kubernetes_timeout_argument_spec():
+    """``api_timeout`` for modules without the OpenStack options (doc fragment ``kubernetes.api_timeout``).
+
+    The modules with both take the OpenStack spec's ``api_timeout`` (the same definition): one option bounds every
+    API request of a module, OpenStack or Kubernetes. It is not in kubernetes_argument_spec(), whose names stay
+    apart from the OpenStack ones.
+    """
+    return dict(api_timeout=dict(type='int'))
 
 
 def resolve_options(params, environ=None):
@@ -147,9 +171,74 @@ def configuration(params, environ=None):
     return cfg
 
 
+def request_timeout(params):
+    """Seconds for one request: ``api_timeout`` (> 0), else DEFAULT_API_TIMEOUT."""
+    value = params.get('api_timeout')
+    if value is None:
+        return DEFAULT_API_TIMEOUT
+    check_number('api_timeout', value, above=0, unit='seconds')
+    return value
+
+
+def timed_out(error):
+    """Whether a transport error is a timeout: urllib3's own, or one it wraps (``Connection aborted``)."""
+    if not HAS_URLLIB3:
+        return False
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return False  # refused, unresolvable: a subclass of ConnectTimeoutError for historical reasons only
+    if isinstance(error, urllib3.exceptions.TimeoutError):
+        return True
+    if isinstance(error, urllib3.exceptions.ProtocolError):
+        return any(isinstance(arg, TimeoutError) for arg in error.args)
+    return False
+
+
+if HAS_URLLIB3:
+    class TimeoutIsFinal(urllib3.util.Retry):
+        """urllib3's retries, except that a request that timed out (connecting, or waiting for the answer) is not
+        sent again: the endpoint had the whole ``api_timeout`` already, and urllib3's 3 retries of an idempotent
+        request would make the task wait four times as long. Refused or dropped connections are still retried."""
+
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            if timed_out(error):
+                raise error.with_traceback(_stacktrace)
+            return super().increment(method=method, url=url, response=response, error=error, _pool=_pool,
+                                     _stacktrace=_stacktrace)
+
+
+def with_default_timeout(request, timeout):
+    """``rest_client.request`` that sends ``_request_timeout=(timeout, timeout)`` (connect, read) when the caller
+    gives none. A caller's own ``_request_timeout`` (a number or a pair) is kept."""
+    signature = inspect.signature(request)
+
+    @functools.wraps(request)
+    def bounded(*args, **kwargs):
+        try:
+            call = signature.bind(*args, **kwargs)
+        except TypeError:  # not a call this wrapper understands: let the client say what is wrong
+            return request(*args, **kwargs)
+        if not call.arguments.get('_request_timeout'):  # the client reads None and 0 as "no timeout"
+            call.arguments['_request_timeout'] = (timeout, timeout)
+        return request(*call.args, **call.kwargs)
+
+    bounded.default_timeout = timeout
+    return bounded
+
+
 def api_client(params, environ=None):
-    """The ``kubernetes.client.ApiClient`` for the module options (the collection's one factory)."""
-    return k8s_client.ApiClient(configuration(params, environ))
+    """The ``kubernetes.client.ApiClient`` for the module options (the collection's one factory).
+
+    Every request it sends has a timeout (request_timeout()): all API calls of the generated client go through
+    ``rest_client.request``. A request that timed out is not repeated (TimeoutIsFinal), so one call fails after
+    about ``api_timeout`` seconds.
+    """
+    timeout = request_timeout(params)
+    cfg = configuration(params, environ)
+    if cfg.retries is None and HAS_URLLIB3:
+        cfg.retries = TimeoutIsFinal(total=urllib3.util.Retry.DEFAULT.total)
+    client = k8s_client.ApiClient(cfg)
+    client.rest_client.request = with_default_timeout(client.rest_client.request, timeout)
+    return client
 
 
 def describe_error(exc, what=''):
@@ -164,6 +253,8 @@ def describe_error(exc, what=''):
             message = exc.body
         return '%sKubernetes API answered %s %s: %s' % (prefix, exc.status, reason or exc.reason or '',
                                                         message or exc.reason)
+    if timed_out(exc) or timed_out(getattr(exc, 'reason', None)):
+        return '%stimed out waiting for the Kubernetes API (%s); the api_timeout option sets the limit' % (prefix, exc)
     if isinstance(exc, _TRANSPORT_ERRORS):
         return '%scannot reach the Kubernetes API (%s)' % (prefix, exc)
     return '%s%s: %s' % (prefix, type(exc).__name__, exc)

@@ -74,6 +74,7 @@ class LeanConnection(object):
         self._api_cache_keys = set()
         self._cache_expirations = {}
         self._full = None
+        self.fallback_reason = None
 
     @property
     def session(self):
@@ -110,9 +111,20 @@ class LeanConnection(object):
         if name.startswith('__'):
             raise AttributeError(name)
         if name in LEAN_SERVICES:
-            module_name, class_name, service_type = LEAN_SERVICES[name]
-            description = getattr(importlib.import_module(module_name), class_name)(service_type=service_type)
-            proxy = description.__get__(self, type(self))
+            proxy = self._lean_proxy(name)
             setattr(self, name, proxy)
             return proxy
         return getattr(self.full_connection(), name)
+
+    def _lean_proxy(self, name):
+        """The service's proxy built here; openstacksdk's own Connection's proxy when this openstacksdk moved the
+        pieces the fast path uses (a module, a class, a private attribute), so no version breaks the modules."""
+        module_name, class_name, service_type = LEAN_SERVICES[name]
+        try:
+            description = getattr(importlib.import_module(module_name), class_name)(service_type=service_type)
+            return description.__get__(self, type(self))
+        except (ImportError, AttributeError, TypeError, KeyError) as exc:
+            self.log.debug('lean %s proxy unavailable (%s: %s); using openstacksdk Connection', name,
+                           type(exc).__name__, exc)
+            self.fallback_reason = '%s: %s' % (type(exc).__name__, exc)
+            return getattr(self.full_connection(), name)

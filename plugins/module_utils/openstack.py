@@ -20,7 +20,6 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.lean_conn
 try:
     # Before any other openstack import: see lean_connection.py.
     defer_package_init()
-    import openstack.config
     from openstack import exceptions as sdk_exceptions
     from keystoneauth1 import exceptions as ksa_exceptions
     HAS_OPENSTACKSDK = True
@@ -36,6 +35,11 @@ APP_VERSION = '0.1.0'
 # Manila answers with API 2.0 when no microversion is sent; share revert needs
 # >= 2.27 and share metadata on snapshots newer ones, so always ask for this.
 SHARED_FILE_SYSTEM_MICROVERSION = '2.65'
+
+# Seconds one API request may take to connect, and between bytes of its answer, unless ``api_timeout`` or the
+# cloud's configuration says otherwise. keystoneauth has no default: a socket that accepts and never answers
+# would hang the task for ever.
+DEFAULT_API_TIMEOUT = 30
 
 # module option -> openstacksdk connection argument
 _OPTION_TO_SDK = {
@@ -76,8 +80,13 @@ def connect(params):
     """
     if not HAS_OPENSTACKSDK:
         raise ImportError('openstacksdk is required')
+    # Imported here, not at the top: a task refused by the input checks never pays for it (~0.3 s).
+    import openstack.config  # pylint: disable=import-outside-toplevel
     region = openstack.config.get_cloud_region(app_name=APP_NAME, app_version=APP_VERSION, load_yaml_config=True,
                                                load_envvars=True, **connection_arguments(params))
+    if region.config.get('api_timeout') is None:
+        # Read by get_session(), which every request (token, services, Freezer, Swift bank) goes through.
+        region.config['api_timeout'] = DEFAULT_API_TIMEOUT
     conn = LeanConnection(region)
     if region.config.get('vendor_hook'):
         # A vendor hook is handed openstacksdk's own Connection and may touch any part of it.
@@ -93,14 +102,45 @@ def is_not_found(exc):
     return HAS_OPENSTACKSDK and isinstance(exc, (sdk_exceptions.NotFoundException, ksa_exceptions.NotFound))
 
 
-def describe_error(exc):
+def is_endpoint_missing(exc):
+    """The cloud's catalog offers no endpoint for the service (e.g. no Manila)."""
+    if not HAS_OPENSTACKSDK:
+        return False
+    kinds = tuple(k for k in (ksa_exceptions.EndpointNotFound, getattr(sdk_exceptions, 'EndpointNotFound', None),
+                              getattr(sdk_exceptions, 'ServiceDisabledException', None)) if k is not None)
+    return isinstance(exc, kinds)
+
+
+def describe_identity(conn):
+    """Who the connection authenticates as - user, project, auth_url; never a secret - for a 401 message."""
+    try:
+        auth = dict(conn.config.config.get('auth') or {})
+    except AttributeError:
+        return ''
+    parts = []
+    user = auth.get('username') or auth.get('user_id') or auth.get('application_credential_name') or \
+        auth.get('application_credential_id')
+    if user:
+        parts.append('user %s' % user)
+    project = auth.get('project_name') or auth.get('project_id') or auth.get('tenant_name')
+    if project:
+        parts.append('project %s' % project)
+    if auth.get('auth_url'):
+        parts.append('at %s' % auth['auth_url'])
+    return ' (%s)' % ', '.join(parts) if parts else ''
+
+
+def describe_error(exc, conn=None):
     """One line naming the service's own reason for an openstacksdk/keystoneauth error."""
+    if isinstance(exc, ksa_exceptions.ConnectTimeout):
+        # keystoneauth raises this for connect and read timeouts alike ("Request to <url> timed out").
+        return ('timed out waiting for the OpenStack API (%s); the api_timeout option sets the limit per request'
+                % exc)
     if isinstance(exc, ksa_exceptions.ConnectFailure):
         return 'cannot reach the OpenStack API (%s)' % exc
-    if isinstance(exc, ksa_exceptions.ConnectTimeout):
-        return 'timed out connecting to the OpenStack API (%s)' % exc
     if isinstance(exc, ksa_exceptions.Unauthorized):
-        return 'authentication failed: %s' % (getattr(exc, 'message', None) or exc)
+        who = describe_identity(conn) if conn is not None else ''
+        return 'authentication failed%s: %s' % (who, getattr(exc, 'message', None) or exc)
     if isinstance(exc, ksa_exceptions.EndpointNotFound):
         return 'the service catalog has no such endpoint: %s' % exc
     if isinstance(exc, ksa_exceptions.MissingRequiredOptions):

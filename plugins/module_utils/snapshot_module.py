@@ -10,12 +10,14 @@ and shapes the result and the diff.
 
 from __future__ import annotations
 
+from ansible_collections.dataprotection.openstack.plugins.module_utils import validation
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import bulk
 from ansible_collections.dataprotection.openstack.plugins.module_utils.selection import select_resources
 
-SHARED_OPTIONS = ('description', 'force', 'metadata', 'retain', 'min_age', 'restore_name', 'restore_description')
+SHARED_OPTIONS = ('description', 'force', 'metadata', 'retain', 'min_age', 'restore_name', 'restore_description',
+                  'adopt', 'restore_point')
 
 
 def snapshot_argument_spec(source, names, metadata):
@@ -32,7 +34,9 @@ def snapshot_argument_spec(source, names, metadata):
         'state': dict(type='str', default='present', choices=['present', 'absent', 'restored']),
         'retain': dict(type='int'),
         'min_age': dict(type='int'),
+        'adopt': dict(type='bool', default=False),
         'restore_name': dict(type='str'),
+        'restore_point': dict(type='str', default='latest'),
         'restore_description': dict(type='str'),
         'concurrency': dict(type='int', default=8),
     }
@@ -49,15 +53,28 @@ class SnapshotProtectModule(ProtectionModule):
     source_option = names_option = metadata_option = None
     list_key = 'snapshots'
     extra_options = ()
+    metadata_options = ('metadata',)
+
+    @property
+    def name_options(self):
+        return (self.source_option, 'snapshot_name', 'restore_name', 'restore_point') + tuple(self.extra_options)
+
+    def validate(self):
+        super().validate()
+        p = self.params
+        validation.check_number('retain', p['retain'], minimum=1)
+        validation.check_number('min_age', p['min_age'], minimum=0, unit='seconds')
+        validation.check_number('concurrency', p['concurrency'], minimum=1)
+        if p['min_age'] is not None and p['retain'] is None:
+            raise validation.InputError('min_age applies to rotating protections: set retain as well')
+        validation.check_names(self.names_option, p[self.names_option])
+        if p[self.metadata_option] is not None:
+            p[self.metadata_option] = validation.check_metadata(self.metadata_option, p[self.metadata_option],
+                                                                selector=True)
+        validation.check_query('query', p['query'])
 
     def run(self):
         p = self.params
-        if p['retain'] is not None and p['retain'] < 1:
-            raise ProtectionError('retain must be >= 1, got %s' % p['retain'])
-        if p['min_age'] is not None and p['retain'] is None:
-            raise ProtectionError('min_age applies to rotating protections: set retain as well')
-        if p['concurrency'] < 1:
-            raise ProtectionError('concurrency must be >= 1, got %s' % p['concurrency'])
         driver = self.driver_class(self.conn, **self.wait_options())
         options = dict((k, p[k]) for k in SHARED_OPTIONS + tuple(self.extra_options))
         if p[self.source_option] is None:
@@ -70,26 +87,56 @@ class SnapshotProtectModule(ProtectionModule):
         else:
             result = driver.restore(source, name, options, dry_run=dry_run)
         data = result.as_dict()
+        self.warn_about(driver, data)
         before, after = data.pop('before', None), data.pop('after', None)
         data.setdefault('deleted', [])
-        return diff_result(data, before, after, self.want_diff)
+        return diff_result(data, before, after, self.want_diff, list_key=self.list_key)
+
+    def warn_about(self, driver, data, ref=None):
+        """Warnings for what the task found and left alone: foreign snapshots, duplicate restored copies."""
+        where = ' (%s %s)' % (driver.resource_kind, ref) if ref else ''
+        if data.get('foreign_snapshots') and self.params['state'] == 'absent':
+            self.ansible.warn('%ss named %s that this collection did not create were left in place%s: %s'
+                              % (driver.snapshot_kind, self.params['snapshot_name'], where,
+                                 ', '.join(data['foreign_snapshots'])))
+        if data.get('duplicates'):
+            self.ansible.warn('%ss named %s restored from the same %s besides %s (left by runs that did not wait): %s; '
+                              'they were not deleted - remove the ones nobody uses'
+                              % (driver.resource_kind, self.params['restore_name'], driver.snapshot_kind,
+                                 (data.get('restored') or {}).get('id'), ', '.join(data['duplicates'])))
 
     def run_bulk(self, driver, options):
         p, kind = self.params, driver.resource_kind
         if p['state'] == 'restored':
             raise ProtectionError('state=restored takes a single %s' % kind)
-        selected = select_resources(driver.list_sources(), view=driver.source_view, names=p[self.names_option],
+        every = driver.list_sources()
+        selected = select_resources(every, view=driver.source_view, names=p[self.names_option],
                                     metadata=p[self.metadata_option], query=p['query'], kind=kind)
+        self.refuse_sweep(every, selected, kind)
+        driver.prefetch_snapshots([s.id for s in selected])
         if p['state'] == 'present':
-            driver.prefetch_snapshots([s.id for s in selected])
             entries = driver.protect_many(selected, p['snapshot_name'], options, concurrency=p['concurrency'],
                                           dry_run=self.check_mode)
         else:
-            driver.prefetch_snapshots([s.id for s in selected])
             entries = driver.delete_many(selected, p['snapshot_name'], concurrency=p['concurrency'],
                                          dry_run=self.check_mode)
+        for entry in entries:
+            self.warn_about(driver, entry, ref=entry[driver.source_ref_key])
         result = bulk.summarize(entries, kind, self.list_key)
         ref = driver.source_ref_key
         before = dict((e[ref], 'unchanged' if not e['changed'] else 'absent') for e in entries)
         after = dict((e[ref], (e.get(driver.snapshot_key) or {}).get('name')) for e in entries)
         return diff_result(result, before, after, self.want_diff)
+
+    def refuse_sweep(self, every, selected, kind):
+        """With state=absent, a query or metadata selector that happens to select every resource of the project
+        is refused: removing a protection from all of them must be asked for explicitly (query: '[*]')."""
+        p = self.params
+        if p['state'] != 'absent' or p[self.names_option] is not None or p['query'] == validation.SELECT_ALL_QUERY:
+            return
+        if len(every) > 1 and len(selected) == len(every):
+            option = 'query' if p['query'] is not None else self.metadata_option
+            raise validation.InputError(
+                '%s selects every %s of the project (%d): with state=absent that would remove the protection %s from '
+                'all of them. If that is what you want, say so with query: %r'
+                % (option, kind, len(every), p['snapshot_name'], validation.SELECT_ALL_QUERY))

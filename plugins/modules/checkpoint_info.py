@@ -127,6 +127,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.bank impo
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import NotFoundError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import bank
+from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError, check_name
 
 
 def _spec():
@@ -141,9 +142,28 @@ def _spec():
     return spec
 
 
+def check_bank(options):
+    """The ``bank`` option: a Swift container name must be a valid name without '/'."""
+    options = options or {}
+    if (options.get('type') or 'local') == 'swift':
+        container = check_name('bank.container', options.get('container'))
+        if container and '/' in container:
+            raise InputError("bank.container %r contains '/': Swift container names cannot" % container)
+
+
 class CheckpointInfoModule(ProtectionModule):
     argument_spec = _spec()
     use_wait = False
+    name_options = ('checkpoint_id', 'plugin', 'backup_name', 'resource')
+
+    def validate(self):
+        super().validate()
+        checkpoint_id = self.params['checkpoint_id']
+        if checkpoint_id is not None and ('/' in checkpoint_id or '\\' in checkpoint_id
+                                          or checkpoint_id in ('.', '..')):
+            raise InputError('checkpoint_id %r is not a checkpoint id (ids have no path separators; list the bank '
+                             'without checkpoint_id to see them)' % checkpoint_id)
+        check_bank(self.params.get('bank'))
 
     def run(self):
         p = self.params

@@ -43,21 +43,30 @@ options:
   volumes:
     description:
       - Names or ids of several volumes to protect in one task (bulk).
+      - An empty list is refused - an empty selector selects nothing, never everything.
     type: list
     elements: str
   volume_metadata:
     description:
       - Protect every volume of the project whose metadata contains all these key/value pairs (bulk).
+      - An empty dict is refused - it would match every volume. With O(state=absent), a selector that matches every
+        volume of the project (when it has more than one) is refused too - write O(query=[*]) to mean all of them.
     type: dict
   query:
     description:
       - A JMESPath expression over the project's volumes (a list of dicts with C(id), C(name), C(status),
         C(size), C(availability_zone), C(volume_type), C(metadata)); every volume it returns is protected (bulk).
+      - V([*]) selects every volume of the project - the only way to do so with O(state=absent). An empty query is
+        refused, and with O(state=absent) so is any other query that happens to select every volume (when the project
+        has more than one).
       - For example V([?metadata.backup=='daily']).
     type: str
   snapshot_name:
     description:
       - Name of the protection. Without O(retain) the snapshot has exactly this name.
+      - Must not be empty, only whitespace, or start or end with spaces (the service strips them, so each run would
+        add another snapshot), nor hold characters outside the Basic Multilingual Plane (emoji); at most 255
+        characters. The same holds for every name and id option and for O(metadata) keys and values.
     type: str
     required: true
   description:
@@ -80,8 +89,8 @@ options:
         says the newest is recent enough).
       - V(absent) removes the protection's snapshots (the one named O(snapshot_name) and the collection's rotated
         ones).
-      - V(restored) ensures a volume named O(restore_name) created from the newest snapshot of the protection
-        exists.
+      - V(restored) ensures a volume named O(restore_name) created from the protection's snapshot that
+        O(restore_point) selects (the newest by default) exists.
     type: str
     choices: [present, absent, restored]
     default: present
@@ -90,7 +99,21 @@ options:
       - Name of the volume to create from the snapshot. Required with O(state=restored).
       - If a volume of that name exists and was created from this snapshot, nothing changes; if it came from
         elsewhere the task fails.
+      - Concurrent runs restoring to the same name settle on one - the oldest restored volume is kept, the later runs
+        remove their own and report the kept one (with O(wait=true); with O(wait=false) nothing is settled, and a
+        later run lists the extra copies in RV(duplicates) with a warning, without deleting any).
     type: str
+  restore_point:
+    description:
+      - Which snapshot of the protection O(state=restored) restores from.
+      - V(latest) (the default) is the newest. A snapshot name (for example a rotated
+        C(<snapshot_name>-<UTC timestamp>)) or id selects that one; by id it may also be a snapshot of the same
+        volume that this collection did not create.
+      - An ISO 8601 date or date-time (V(2026-12-01T06:00:00Z), V(2026-12-01)) selects the newest snapshot taken at
+        or before it (a bare date means the end of that day, UTC when no zone is given).
+      - The available restore points are listed by M(dataprotection.openstack.protectable_info).
+    type: str
+    default: latest
   restore_description:
     description:
       - Description of the restored volume.
@@ -103,6 +126,17 @@ options:
     description:
       - Volume type of the restored volume. Default - chosen by Cinder from the snapshot.
     type: str
+  adopt:
+    description:
+      - Only snapshots carrying this collection's metadata (C(dataprotection_managed), C(dataprotection_protection))
+        belong to a protection. A snapshot that merely has the name O(snapshot_name) was made by someone else - with
+        O(state=present) the task fails naming it (it is never taken as the protection), with O(state=absent) it is
+        left in place and reported in RV(foreign_snapshots) with a warning.
+      - Set V(true) to take such a snapshot over as the protection (O(state=present)) - the collection's metadata
+        is written onto it, and from then on O(state=absent) and rotation may delete it. Exactly one such
+        snapshot must exist.
+    type: bool
+    default: false
   concurrency:
     description:
       - How many volumes are protected at once in bulk mode.
@@ -159,6 +193,15 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     var: restore.resource_map
 
+- name: Point-in-time restore - the newest snapshot taken at or before 06:00 UTC on 1 December
+  dataprotection.openstack.cinder_snapshot_protect:
+    cloud: mycloud
+    volume: db-data
+    snapshot_name: nightly
+    state: restored
+    restore_point: "2026-12-01T06:00:00Z"
+    restore_name: db-data-as-of-dec-1
+
 - name: Remove the protection
   dataprotection.openstack.cinder_snapshot_protect:
     cloud: mycloud
@@ -205,6 +248,26 @@ snapshots:
   returned: bulk
   type: list
   elements: dict
+foreign_snapshots:
+  description: Ids of snapshots named O(snapshot_name) on the volume that this collection did not create; never
+    touched (see O(adopt)).
+  returned: single volume
+  type: list
+  elements: str
+  sample: ["0a6b3c47-3a0e-4d27-9f5e-2a1c6a8b9d10"]
+adopted:
+  description: Ids of snapshots taken over with O(adopt=true) in this run.
+  returned: single volume, O(state=present)
+  type: list
+  elements: str
+  sample: []
+duplicates:
+  description: Ids of other volumes restored by this collection from the same snapshot under O(restore_name),
+    besides the one reported in RV(restored) (left by concurrent runs with O(wait=false)); never deleted.
+  returned: O(state=restored)
+  type: list
+  elements: str
+  sample: []
 deleted:
   description: Ids of snapshots deleted (state absent, retention, or an errored snapshot replaced).
   returned: always

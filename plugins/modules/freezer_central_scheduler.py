@@ -258,6 +258,8 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
 
 class FreezerCentralSchedulerModule(ProtectionModule):
     use_wait = False
+    # An empty client_id would address the clients collection itself (state=absent: DELETE /clients/ -> 405).
+    name_options = ('client_id', 'hostname')
     argument_spec = dict(
         client_id=dict(type='str', required=True),
         hostname=dict(type='str'),
@@ -275,11 +277,14 @@ class FreezerCentralSchedulerModule(ProtectionModule):
     )
     module_kwargs = dict(required_if=[('state', 'present', ['hostname'])])
 
+    def validate(self):
+        super().validate()
+        for name in CAPABILITIES:
+            if not self.params[name]:
+                raise ProtectionError('%s must list at least one value' % name)
+
     def run(self):
         p = self.params
-        for name in CAPABILITIES:
-            if not p[name]:
-                raise ProtectionError('%s must list at least one value' % name)
         driver = CentralSchedulerDriver(self.conn, interface=p['interface'])
         if p['state'] == 'absent':
             result = driver.absent(p['client_id'], report_jobs=p['report_jobs'], dry_run=self.check_mode)

@@ -95,7 +95,8 @@ options:
     suboptions:
       interval:
         description:
-          - Freezer interval, for example C(1 days), C(6 hours), C(30 minutes) or C(continuous).
+          - Freezer interval, for example C(1 days), C(6 hours), C(30 minutes) or C(continuous) - a number, one space
+            and a plural unit (C(weeks), C(days), C(hours), C(minutes), C(seconds)), as freezer-scheduler reads it.
         type: str
       cron:
         description:
@@ -162,8 +163,8 @@ options:
     type: str
   restore_backup_id:
     description:
-      - Restore exactly this Cinder backup (C(cindernative)). Default - the newest available backup of the volume
-        named O(backup_name).
+      - Restore exactly this Cinder backup (C(cindernative)); it must exist in the project. Default - the newest
+        available backup of the volume named O(backup_name).
     type: str
   restore_network:
     description:
@@ -183,6 +184,8 @@ options:
     description:
       - More Freezer action options merged into every action (for example C(ssh_host), C(ssh_username),
         C(ssh_key) for O(storage=ssh)). Never returned in clear when they hold secrets.
+      - Values are strings, numbers or booleans. Keys the module sets from its own options (C(backup_name), C(mode),
+        C(storage), C(container)...) are refused.
     type: dict
 notes:
   - Freezer's C(cindernative) agent reports success as soon as Cinder accepted the request; the module then waits
@@ -309,14 +312,109 @@ msg:
   type: str
 '''
 
+import datetime
+import re
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
+from ansible_collections.dataprotection.openstack.plugins.module_utils import validation
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer import FreezerJobDriver
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer import (
+    FreezerJobDriver,
+    schedule_doc,
+)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError
 
 OPTION_KEYS = ('description', 'client_id', 'schedule', 'volume_mode', 'storage', 'container', 'engine_name',
                'incremental', 'remove_older_than', 'fullbackup_rotation', 'restore_name', 'restore_from_date',
                'restore_backup_id', 'restore_network', 'max_retries', 'max_retries_interval',
                'extra_action_options')
+
+# freezer-scheduler splits schedule_interval on one space and passes "<unit>=<int>" to APScheduler's interval trigger.
+INTERVAL_RE = re.compile(r'^(continuous|[1-9][0-9]* (weeks|days|hours|minutes|seconds))$')
+CRON_MONTHS = ('jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec')
+CRON_DAYS = ('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun')
+# (field, lowest, highest, names) in the order of the five cron fields (APScheduler: day_of_week 0 = monday)
+CRON_FIELDS = (('minute', 0, 59, ()), ('hour', 0, 23, ()), ('day', 1, 31, ('last',)),
+               ('month', 1, 12, CRON_MONTHS), ('day_of_week', 0, 6, CRON_DAYS))
+CRON_PART_RE = re.compile(r'^(\*|[^-/*]+(?:-[^-/*]+)?)(?:/([0-9]+))?$')
+# freezer_action keys the module sets from its own options; extra_action_options cannot set them.
+MANAGED_ACTION_KEYS = {
+    'action': 'operation', 'mode': 'volume_mode', 'backup_name': 'backup_name', 'cindernative_vol_id': 'resource_id',
+    'cinder_vol_id': 'resource_id', 'nova_inst_id': 'resource_id', 'cindernative_backup_id': 'restore_backup_id',
+    'cindernative_backup_container': 'container', 'container': 'container', 'storage': 'storage',
+    'engine_name': 'engine_name', 'incremental': 'incremental', 'remove_older_than': 'remove_older_than',
+    'fullbackup_rotation': 'fullbackup_rotation', 'restore_from_date': 'restore_from_date',
+    'nova_restore_network': 'restore_network',
+}
+
+
+def parse_time(option, value):
+    """An ISO 8601 time (a trailing Z or an offset allowed; naive times are UTC), as an aware datetime."""
+    text = str(value).strip()
+    try:
+        parsed = datetime.datetime.fromisoformat(text[:-1] + '+00:00' if text[-1:] in ('Z', 'z') else text)
+    except ValueError:
+        raise InputError('%s %r is not an ISO 8601 time (for example 2026-01-31T02:00:00)' % (option, value))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed
+
+
+def _cron_value(token, low, high, names):
+    token = token.strip().lower()
+    if token.isdigit():
+        return low <= int(token) <= high
+    return token in names
+
+
+def check_cron(value):
+    """Five APScheduler cron fields: values, ranges a-b, steps */n or a-b/n, comma lists; names for months/days."""
+    fields = str(value).split()
+    if len(fields) != 5:
+        raise InputError('schedule.cron must have 5 fields (minute hour day month day_of_week), got %r' % value)
+    for text, (field, low, high, names) in zip(fields, CRON_FIELDS):
+        for part in text.split(','):
+            match = CRON_PART_RE.match(part)
+            ok = match is not None and (match.group(2) is None or int(match.group(2)) >= 1)
+            if ok and match.group(1) != '*':
+                ok = all(_cron_value(token, low, high, names) for token in match.group(1).split('-'))
+            if not ok:
+                raise InputError('schedule.cron %r: the %s field %r is not valid (values %d-%d%s, *, ranges a-b, '
+                                 'steps */n, lists a,b)' % (value, field, text, low, high,
+                                                            ' or %s' % '/'.join(names) if names else ''))
+
+
+def check_schedule(schedule):
+    """The ``schedule`` option as freezer-scheduler will read it; refusals name the sub-option."""
+    schedule = dict((k, v) for k, v in (schedule or {}).items() if v is not None)
+    for key, item in schedule.items():
+        validation.check_name('schedule.%s' % key, item)
+    schedule_doc(schedule)  # only one of interval / cron / date
+    if schedule.get('interval') and not INTERVAL_RE.match(schedule['interval']):
+        raise InputError("schedule.interval %r is not a Freezer interval: '<number> <unit>' with one space and a "
+                         "plural unit (weeks, days, hours, minutes, seconds), for example '1 days', or 'continuous'"
+                         % schedule['interval'])
+    if schedule.get('cron'):
+        check_cron(schedule['cron'])
+    times = dict((key, parse_time('schedule.%s' % key, schedule[key]))
+                 for key in ('date', 'start_date', 'end_date') if schedule.get(key))
+    if 'start_date' in times and 'end_date' in times and times['end_date'] <= times['start_date']:
+        raise InputError('schedule.end_date %s is not after schedule.start_date %s (freezer-scheduler would drop '
+                         'the end date and run for ever)' % (schedule['end_date'], schedule['start_date']))
+
+
+def check_extra_action_options(options):
+    """Flat Freezer action options: non-empty string keys, scalar values, none the module sets itself."""
+    for key, value in (options or {}).items():
+        if not isinstance(key, str) or not key.strip() or key != key.strip():
+            raise InputError('extra_action_options has an empty or padded key %r' % (key,))
+        if key in MANAGED_ACTION_KEYS:
+            raise InputError('extra_action_options.%s is set by the module: use the option %s'
+                             % (key, MANAGED_ACTION_KEYS[key]))
+        if value is None or isinstance(value, (dict, list, tuple)):
+            raise InputError('extra_action_options.%s must be a string, number or boolean, got %s: Freezer action '
+                             'options are flat' % (key, 'null' if value is None else type(value).__name__))
 
 
 class FreezerJobModule(ProtectionModule):
@@ -355,17 +453,46 @@ class FreezerJobModule(ProtectionModule):
                             ('operation', 'schedule')],
     )
 
+    name_options = ('resource_id', 'backup_name', 'client_id', 'container', 'restore_name', 'restore_backup_id',
+                    'restore_network')
+
+    def validate(self):
+        super().validate()
+        p = self.params
+        state = p['state'] or 'present'
+        if p['description'] is not None and p['description'] != '':
+            # the description is the managed job's name in freezer-api, found again by it
+            validation.check_name('description', p['description'])
+        if p['resource_type'] not in ('project',) and p['resource_id'] is None:
+            raise ProtectionError('resource_id is required for resource_type %s' % p['resource_type'])
+        validation.check_number('remove_older_than', p['remove_older_than'], minimum=0, unit='days')
+        validation.check_number('fullbackup_rotation', p['fullbackup_rotation'], minimum=1)
+        validation.check_number('max_retries', p['max_retries'], minimum=0)
+        validation.check_number('max_retries_interval', p['max_retries_interval'], minimum=0, unit='seconds')
+        if p['client_id'] is None and (p['operation'] or state != 'absent'):
+            raise ProtectionError('client_id is required (the Freezer client whose scheduler runs the job)')
+        check_schedule(p['schedule'])
+        if p['restore_from_date'] is not None:
+            parse_time('restore_from_date', validation.check_name('restore_from_date', p['restore_from_date']))
+        check_extra_action_options(p['extra_action_options'])
+
+    def check_restore_backup(self):
+        """restore_backup_id must name a Cinder backup this project can read (Freezer would fail later)."""
+        backup_id = self.params['restore_backup_id']
+        try:
+            self.conn.block_storage.get_backup(backup_id)
+        except Exception as exc:  # pylint: disable=broad-except
+            if os_connection.is_not_found(exc):
+                raise ProtectionError('restore_backup_id %s: no such Cinder backup in project %s'
+                                      % (backup_id, self.conn.current_project_id))
+            raise
+
     def run(self):
         p = self.params
         state = p['state'] or 'present'
-        if p['resource_type'] not in ('project',) and not p['resource_id']:
-            raise ProtectionError('resource_id is required for resource_type %s' % p['resource_type'])
-        if p['remove_older_than'] is not None and p['remove_older_than'] < 0:
-            raise ProtectionError('remove_older_than must be >= 0 days, got %s' % p['remove_older_than'])
-        if p['fullbackup_rotation'] is not None and p['fullbackup_rotation'] < 1:
-            raise ProtectionError('fullbackup_rotation must be >= 1, got %s' % p['fullbackup_rotation'])
-        if not p['client_id'] and (p['operation'] or state != 'absent'):
-            raise ProtectionError('client_id is required (the Freezer client whose scheduler runs the job)')
+        if (p['operation'] == 'restore' and p['restore_backup_id'] and p['resource_type'] == 'volume'
+                and p['volume_mode'] == 'cindernative'):
+            self.check_restore_backup()
         options = dict((k, p[k]) for k in OPTION_KEYS)
         if options['schedule']:
             options['schedule'] = dict((k, v) for k, v in options['schedule'].items() if v is not None)

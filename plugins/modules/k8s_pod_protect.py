@@ -78,7 +78,7 @@ options:
   state:
     description:
       - V(present) protects the pod (once; a rerun with an available checkpoint changes nothing).
-      - V(restored) restores the newest available checkpoint.
+      - V(restored) restores the available checkpoint O(restore_point) selects (the newest by default).
       - V(absent) removes the protection.
     type: str
     choices: [present, absent, restored]
@@ -91,6 +91,15 @@ options:
     description:
       - Namespace to restore into (created when missing). Default - the original namespace.
     type: str
+  restore_point:
+    description:
+      - Which available checkpoint of the protection O(state=restored) restores.
+      - V(latest) (the default) is the newest; a checkpoint id selects that one; an ISO 8601 date or date-time
+        (V(2026-12-01T06:00:00Z), V(2026-12-01)) selects the newest checkpoint taken at or before it (a bare date
+        means the end of that day, UTC when no zone is given).
+      - M(dataprotection.openstack.checkpoint_info) lists the checkpoints with their C(created_at).
+    type: str
+    default: latest
   restore_description:
     description:
       - Description of the restored Cinder volumes, also set as the pod annotation
@@ -242,11 +251,27 @@ replaced:
   elements: str
 '''
 
+import re
+
 from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import kubernetes_argument_spec
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import bank, kube_client
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
+from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError, check_name
+
+# Kubernetes object names (k8s.io/apimachinery validation): namespaces are DNS-1123 labels, pods DNS-1123 subdomains.
+DNS_LABEL_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
+DNS_SUBDOMAIN_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
+LABEL_RULE = 'lowercase letters, digits and -, starting and ending with a letter or digit'
+SUBDOMAIN_RULE = 'lowercase letters, digits, - and ., starting and ending with a letter or digit'
+# option -> (what, pattern, longest, rule)
+K8S_NAMES = dict(
+    namespace=('namespace', DNS_LABEL_RE, 63, LABEL_RULE),
+    restore_namespace=('namespace', DNS_LABEL_RE, 63, LABEL_RULE),
+    pod=('pod', DNS_SUBDOMAIN_RE, 253, SUBDOMAIN_RULE),
+    restore_name=('pod', DNS_SUBDOMAIN_RE, 253, SUBDOMAIN_RULE),
+)
 
 
 def _spec():
@@ -262,6 +287,7 @@ def _spec():
         state=dict(type='str', default='present', choices=['present', 'absent', 'restored']),
         restore_name=dict(type='str'),
         restore_namespace=dict(type='str'),
+        restore_point=dict(type='str', default='latest'),
         restore_description=dict(type='str'),
         on_collision=dict(type='str', default='fail', choices=['fail', 'rename']),
         keep_on_failure=dict(type='bool', default=False),
@@ -269,15 +295,52 @@ def _spec():
     return spec
 
 
+def check_k8s_name(option, value):
+    """A Kubernetes object name option: the generic name checks, then Kubernetes' own length and characters."""
+    if value is None:
+        return None
+    what, pattern, longest, rule = K8S_NAMES[option]
+    if isinstance(value, str) and value.strip() and value == value.strip() and len(value) > longest:
+        raise InputError('%s %r is %d characters long; a Kubernetes %s name has at most %d'
+                         % (option, value, len(value), what, longest))
+    check_name(option, value)
+    if not pattern.match(value):
+        raise InputError('%s %r is not a valid Kubernetes %s name: use %s (at most %d characters)'
+                         % (option, value, what, rule, longest))
+    return value
+
+
+def check_bank(options):
+    """The ``bank`` option: a Swift container name must be a valid name without '/'."""
+    options = options or {}
+    if (options.get('type') or 'local') == 'swift':
+        container = check_name('bank.container', options.get('container'))
+        if container and '/' in container:
+            raise InputError("bank.container %r contains '/': Swift container names cannot" % container)
+
+
 class K8sPodProtectModule(ProtectionModule):
     argument_spec = _spec()
+    name_options = ('pod', 'namespace', 'backup_name', 'restore_name', 'restore_namespace', 'restore_point')
+
+    def validate(self):
+        p = self.params
+        for option in K8S_NAMES:
+            check_k8s_name(option, p.get(option))
+        super().validate()
+        kubeconfig = p.get('kubeconfig')
+        if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
+            raise InputError('kubeconfig must be the path of a kubeconfig file (a string) or a dict with its '
+                             'content, got a %s' % type(kubeconfig).__name__)
+        check_bank(p.get('bank'))
 
     def run(self):
         p = self.params
         driver = K8sPodDriver(self.conn, kube_client(self), bank(self), **self.wait_options())
         source = (p['namespace'], p['pod'])
         options = dict((k, p[k]) for k in ('description', 'backup_mode', 'force', 'restore_name', 'restore_namespace',
-                                           'restore_description', 'on_collision', 'keep_on_failure'))
+                                           'restore_description', 'on_collision', 'keep_on_failure',
+                                           'restore_point'))
         if p['state'] == 'present':
             result = driver.protect(source, p['backup_name'], options, dry_run=self.check_mode)
         elif p['state'] == 'absent':

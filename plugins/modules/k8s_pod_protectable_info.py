@@ -20,6 +20,7 @@ author:
   - dataprotection.openstack contributors (@dataprotection)
 extends_documentation_fragment:
   - dataprotection.openstack.kubernetes
+  - dataprotection.openstack.kubernetes.api_timeout
 attributes:
   check_mode:
     support: full
@@ -96,13 +97,17 @@ pods:
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
-from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import kubernetes_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import (
+    kubernetes_argument_spec,
+    kubernetes_timeout_argument_spec,
+)
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import kube_client
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
 
 
 def _spec():
     spec = kubernetes_argument_spec()
+    spec.update(kubernetes_timeout_argument_spec())
     spec.update(namespace=dict(type='str'), pod=dict(type='str'))
     return spec
 

@@ -48,22 +48,31 @@ options:
   shares:
     description:
       - Names or ids of several shares to protect in one task (bulk).
+      - An empty list is refused - an empty selector selects nothing, never everything.
     type: list
     elements: str
   share_metadata:
     description:
       - Protect every share of the project whose metadata contains all these key/value pairs (bulk).
+      - An empty dict is refused - it would match every share. With O(state=absent), a selector that matches every
+        share of the project (when it has more than one) is refused too - write O(query=[*]) to mean all of them.
     type: dict
   query:
     description:
       - A JMESPath expression over the project's shares (a list of dicts with C(id), C(name), C(status), C(size),
         C(share_protocol), C(share_type), C(share_type_name), C(share_network_id), C(availability_zone),
         C(metadata)); every share it returns is protected (bulk).
+      - V([*]) selects every share of the project - the only way to do so with O(state=absent). An empty query is
+        refused, and with O(state=absent) so is any other query that happens to select every share (when the project
+        has more than one).
       - For example V([?share_protocol=='NFS' && metadata.backup=='daily']).
     type: str
   snapshot_name:
     description:
       - Name of the protection. Without O(retain) the share snapshot has exactly this name.
+      - Must not be empty, only whitespace, or start or end with spaces (the service strips them, so each run would
+        add another snapshot), nor hold characters outside the Basic Multilingual Plane (emoji); at most 255
+        characters. The same holds for every name and id option and for O(metadata) keys and values.
     type: str
     required: true
   description:
@@ -86,8 +95,9 @@ options:
         says the newest is recent enough).
       - V(absent) removes the protection's snapshots (the one named O(snapshot_name) and the collection's rotated
         ones). Do this before deleting the share - Manila refuses to delete a share that has snapshots.
-      - V(restored) restores the newest snapshot of the protection - to a new share named O(restore_name), or in
-        place into the source share when O(share_id) is set.
+      - V(restored) restores the protection's snapshot that O(restore_point) selects (the newest by default) - to
+        a new share named O(restore_name), or in place into the source share when O(share_id) is set (Manila
+        reverts only to the share's latest snapshot).
     type: str
     choices: [present, absent, restored]
     default: present
@@ -96,7 +106,22 @@ options:
       - Name of the new share to create from the snapshot (O(state=restored) without O(share_id)).
       - If a share of that name exists and was created from this snapshot, nothing changes; if it came from
         elsewhere the task fails.
+      - Concurrent runs restoring to the same name settle on one - the oldest restored share is kept, the later runs
+        remove their own and report the kept one (with O(wait=true); with O(wait=false) nothing is settled, and a
+        later run lists the extra copies in RV(duplicates) with a warning, without deleting any).
+      - Mutually exclusive with O(share_id).
     type: str
+  restore_point:
+    description:
+      - Which share snapshot of the protection O(state=restored) restores from.
+      - V(latest) (the default) is the newest. A share snapshot name (for example a rotated
+        C(<snapshot_name>-<UTC timestamp>)) or id selects that one; by id it may also be a share snapshot of the same
+        share that this collection did not create.
+      - An ISO 8601 date or date-time (V(2026-12-01T06:00:00Z), V(2026-12-01)) selects the newest share snapshot taken at
+        or before it (a bare date means the end of that day, UTC when no zone is given).
+      - The available restore points are listed by M(dataprotection.openstack.protectable_info).
+    type: str
+    default: latest
   restore_description:
     description:
       - Description of the new share.
@@ -106,9 +131,21 @@ options:
       - The target share to restore to (O(state=restored)). Manila can restore a snapshot in place only into its
         own share, so this must be the id (or name) of the protected share itself - the share is reverted to the
         protection's newest snapshot, which must be the share's latest snapshot.
+      - Mutually exclusive with O(restore_name), which restores to a new share.
       - The revert is recorded in the share's metadata C(dataprotection_reverted_to); a run that finds the share
         already reverted to that snapshot reports C(changed=false). Remove that key to revert again.
     type: str
+  adopt:
+    description:
+      - Only share snapshots carrying this collection's metadata (C(dataprotection_managed), C(dataprotection_protection))
+        belong to a protection. A share snapshot that merely has the name O(snapshot_name) was made by someone else - with
+        O(state=present) the task fails naming it (it is never taken as the protection), with O(state=absent) it is
+        left in place and reported in RV(foreign_snapshots) with a warning.
+      - Set V(true) to take such a share snapshot over as the protection (O(state=present)) - the collection's metadata
+        is written onto it, and from then on O(state=absent) and rotation may delete it. Exactly one such
+        share snapshot must exist.
+    type: bool
+    default: false
   concurrency:
     description:
       - How many shares are protected at once in bulk mode.
@@ -162,6 +199,15 @@ EXAMPLES = r'''
     state: restored
     share_id: "{{ restore.share.id }}"
 
+- name: Point-in-time restore - the newest snapshot taken at or before 06:00 UTC on 1 December
+  dataprotection.openstack.manila_share_protect:
+    cloud: mycloud
+    share: app-files
+    snapshot_name: nightly
+    state: restored
+    restore_point: "2026-12-01T06:00:00Z"
+    restore_name: app-files-as-of-dec-1
+
 - name: Remove the protection (needed before the share can be deleted)
   dataprotection.openstack.manila_share_protect:
     cloud: mycloud
@@ -209,6 +255,26 @@ share_snapshots:
   returned: bulk
   type: list
   elements: dict
+foreign_snapshots:
+  description: Ids of share snapshots named O(snapshot_name) on the share that this collection did not create; never
+    touched (see O(adopt)).
+  returned: single share
+  type: list
+  elements: str
+  sample: ["0a6b3c47-3a0e-4d27-9f5e-2a1c6a8b9d10"]
+adopted:
+  description: Ids of share snapshots taken over with O(adopt=true) in this run.
+  returned: single share, O(state=present)
+  type: list
+  elements: str
+  sample: []
+duplicates:
+  description: Ids of other shares restored by this collection from the same share snapshot under O(restore_name),
+    besides the one reported in RV(restored) (left by concurrent runs with O(wait=false)); never deleted.
+  returned: O(state=restored)
+  type: list
+  elements: str
+  sample: []
 deleted:
   description: Ids of share snapshots deleted (state absent, retention, or an errored snapshot replaced).
   returned: always
@@ -252,6 +318,8 @@ class ManilaShareProtectModule(SnapshotProtectModule):
         required_if=[('state', 'restored', ['share']), ('state', 'restored', ['restore_name', 'share_id'], True)],
         **selection_kwargs('share', 'shares', 'share_metadata')
     )
+    # share_id reverts in place, restore_name creates a new share: a destructive path is never chosen by guesswork.
+    module_kwargs['mutually_exclusive'] = module_kwargs['mutually_exclusive'] + [('share_id', 'restore_name')]
 
 
 def main():

@@ -60,6 +60,7 @@ class CinderSnapshotDriver(SnapshotDriver):
     SOURCE_OK, SOURCE_FAIL, SOURCE_TRANSIENT = VOLUME_OK, VOLUME_FAIL, VOLUME_TRANSIENT
     SNAPSHOT_OK, SNAPSHOT_FAIL, SNAPSHOT_TRANSIENT = SNAPSHOT_OK, SNAPSHOT_FAIL, SNAPSHOT_TRANSIENT
     RESTORED_BROKEN = frozenset(['error', 'error_restoring'])
+    RESET_COMMAND = 'openstack volume snapshot set --state error {id}'
     source_view = staticmethod(volume_view)
     snapshot_view = staticmethod(snapshot_view)
 
@@ -93,6 +94,9 @@ class CinderSnapshotDriver(SnapshotDriver):
     def _delete_snapshot_call(self, snapshot_id):
         self.conn.block_storage.delete_snapshot(snapshot_id, ignore_missing=True)
 
+    def _set_snapshot_metadata_call(self, snapshot_id, metadata):
+        self.conn.block_storage.set_snapshot_metadata(snapshot_id, **metadata)
+
     def _create_restored(self, source, snapshot, options, metadata):
         return self.conn.block_storage.create_volume(
             name=options['restore_name'], description=options.get('restore_description'), snapshot_id=snapshot.id,
@@ -116,5 +120,5 @@ class CinderSnapshotDriver(SnapshotDriver):
     volume_snapshots = SnapshotDriver.source_snapshots
 
     def restore(self, source, name, options, dry_run=False):
-        volume, snapshot = self.restorable_snapshot(source, name, dry_run)
+        volume, snapshot = self.restorable_snapshot(source, name, dry_run, options.get('restore_point'))
         return self.restore_new(volume, snapshot, options, dry_run=dry_run)

@@ -45,6 +45,9 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     Result,
     looks_like_id,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
+    CinderSnapshotDriver,
+)
 from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter import NOT_FOUND
 
 RESOURCE_TYPES = ('project', 'server', 'volume', 'image', 'network')
@@ -276,20 +279,8 @@ class FreezerJobDriver(ProtectionDriver):
 
     # -- resource lookups -------------------------------------------------
     def find_volume(self, name_or_id):
-        bs = self.conn.block_storage
-        if looks_like_id(name_or_id):
-            try:
-                return bs.get_volume(name_or_id)
-            except Exception as exc:  # pylint: disable=broad-except
-                if not os_connection.is_not_found(exc):
-                    raise
-        matches = [v for v in bs.volumes(details=True, name=name_or_id) if v.name == name_or_id]
-        if not matches:
-            raise NotFoundError('volume %s: not found' % name_or_id)
-        if len(matches) > 1:
-            raise ConflictError('volume %s: %d volumes have this name (%s); pass the id instead'
-                                % (name_or_id, len(matches), ', '.join(sorted(v.id for v in matches))))
-        return matches[0]
+        """The volume by id or unique name, refused when it belongs to another project (the snapshot driver's lookup)."""
+        return CinderSnapshotDriver(self.conn).find_source(name_or_id)
 
     def _get_volume(self, volume_id):
         try:

@@ -38,6 +38,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.errors im
     WaitFailed,
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import ProtectionDriver, Result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import restore_point as restore_points
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_backup import CinderBackupDriver
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
     CinderSnapshotDriver,
@@ -179,6 +180,15 @@ def restored_pod(manifest, name, namespace, claims, checkpoint_id, requested, de
     return pod
 
 
+class _CheckpointPoint:
+    """A checkpoint index as a restore point (``restore_point.select`` reads id, name and created_at)."""
+
+    def __init__(self, index):
+        self.index = index
+        self.id = self.name = index['id']
+        self.created_at = index.get('created_at')
+
+
 def pod_key(namespace, name):
     return '%s/%s' % (namespace, name)
 
@@ -288,6 +298,15 @@ class K8sPodDriver(ProtectionDriver):
     def status(self, source, name):
         available = [c for c in self.checkpoints(source, name) if c['status'] == AVAILABLE]
         return available[-1] if available else None
+
+    def restore_point(self, source, name, wanted=None):
+        """The available checkpoint ``wanted`` selects: latest (default), a checkpoint id, or a date/time."""
+        available = [_CheckpointPoint(c) for c in self.checkpoints(source, name) if c['status'] == AVAILABLE]
+        what = 'pod %s, protection %s, in the %s' % (pod_key(*source), name, self.bank.location)
+        if not available and wanted in (None, restore_points.LATEST):
+            raise NotFoundError('pod %s has no available checkpoint of protection %s in the %s'
+                                % (pod_key(*source), name, self.bank.location))
+        return restore_points.select(available, wanted, what).index
 
     def _checkpoint_result(self, index):
         return dict(index, bank=self.bank.location) if index else None
@@ -419,10 +438,7 @@ class K8sPodDriver(ProtectionDriver):
     def restore(self, source, name, options, dry_run=False):
         namespace, pod_name = source
         key = pod_key(namespace, pod_name)
-        index = self.status(source, name)
-        if index is None:
-            raise NotFoundError('pod %s has no available checkpoint of protection %s in the %s'
-                                % (key, name, self.bank.location))
+        index = self.restore_point(source, name, options.get('restore_point'))
         checkpoint = self._checkpoint_result(index)
         target_ns = options.get('restore_namespace') or namespace
         requested = options.get('restore_name') or pod_name

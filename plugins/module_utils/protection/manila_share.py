@@ -86,6 +86,7 @@ class ManilaShareDriver(SnapshotDriver):
     SNAPSHOT_OK, SNAPSHOT_FAIL, SNAPSHOT_TRANSIENT = SNAPSHOT_OK, SNAPSHOT_FAIL, SNAPSHOT_TRANSIENT
     source_view = staticmethod(share_view)
     snapshot_view = staticmethod(share_snapshot_view)
+    RESET_COMMAND = 'openstack share snapshot set --status error {id}'
 
     @staticmethod
     def snapshot_source_id(snapshot):
@@ -129,6 +130,9 @@ class ManilaShareDriver(SnapshotDriver):
     def _delete_snapshot_call(self, snapshot_id):
         self.conn.shared_file_system.delete_share_snapshot(snapshot_id, ignore_missing=True)
 
+    def _set_snapshot_metadata_call(self, snapshot_id, metadata):
+        self._request('post', '/snapshots/%s/metadata' % snapshot_id, json={'metadata': metadata})
+
     def _create_restored(self, source, snapshot, options, metadata):
         return self.conn.shared_file_system.create_share(
             name=options['restore_name'], description=options.get('restore_description'),
@@ -147,7 +151,7 @@ class ManilaShareDriver(SnapshotDriver):
 
     # -- restore ----------------------------------------------------------
     def restore(self, source, name, options, dry_run=False):
-        share, snapshot = self.restorable_snapshot(source, name, dry_run)
+        share, snapshot = self.restorable_snapshot(source, name, dry_run, options.get('restore_point'))
         target = options.get('share_id')
         if not target:
             if not options.get('restore_name'):

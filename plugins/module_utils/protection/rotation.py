@@ -20,7 +20,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
 
 def age_key(snapshot):
     """Oldest first; ties broken by id so concurrent runs agree on the order."""
-    return (parse_time(snapshot.created_at) or utcnow(), snapshot.id)
+    return (parse_time(getattr(snapshot, 'created_at', None)) or utcnow(), snapshot.id)
 
 
 def is_managed(snapshot):
@@ -28,8 +28,17 @@ def is_managed(snapshot):
 
 
 def belongs(snapshot, name):
-    """A snapshot of the protection ``name``: its exact name or the collection's rotation."""
-    return snapshot.name == name or (is_managed(snapshot) and (snapshot.metadata or {}).get(PROTECTION_KEY) == name)
+    """A snapshot of the protection ``name``: created by this collection for it (single or rotated).
+
+    A snapshot that merely has the protection's name, without the collection's metadata, is someone else's:
+    never the protection, never rotated or deleted (see ``is_foreign``).
+    """
+    return is_managed(snapshot) and (snapshot.metadata or {}).get(PROTECTION_KEY) == name
+
+
+def is_foreign(snapshot, name):
+    """A snapshot named like the protection that this collection did not create for it."""
+    return snapshot.name == name and not belongs(snapshot, name)
 
 
 def rotated_name(name, now=None):

@@ -15,6 +15,9 @@ the message when the service refuses).
 
 from __future__ import annotations
 
+import datetime
+import time
+
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import (
     ConflictError,
@@ -25,12 +28,16 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.errors im
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils import waiter
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import bulk, rotation
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import restore_point as restore_points
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import (
     MANAGED_KEY,
     PROTECTION_KEY,
+    RESTORED_FROM_KEY,
     ProtectionDriver,
     Result,
     looks_like_id,
+    parse_time,
+    utcnow,
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter import NOT_FOUND
 
@@ -38,6 +45,12 @@ GONE = frozenset([NOT_FOUND, 'deleted'])
 # Cleanup of a failed or stalled snapshot waits at least this long for it to settle (Cinder and Manila delete
 # snapshots only once they are available or error), so a timeout leaves nothing behind.
 CLEANUP_MIN_TIMEOUT = 60
+# Statuses only an admin can move a snapshot out of: Cinder and Manila refuse to delete it (HTTP 400).
+STUCK = frozenset(['error_deleting'])
+# Cinder and Manila stamp created_at to the second. Concurrent runs decide who keeps its resource by
+# (created_at, id); a run looks at the others only once this long after its own resource's second, so every
+# resource stamped with the same second is visible to all of them and they all agree on the order.
+RACE_GRACE_SECONDS = 2.0
 
 
 def not_found_as_none(call, *args):
@@ -50,16 +63,16 @@ def not_found_as_none(call, *args):
         raise
 
 
-def remove_or_name(remove, what, resource_id):
+def remove_or_name(remove, what, resource_id, adjective='failed'):
     """Remove a failed resource; the sentence for the message (the resource is named if it stays)."""
     try:
         remove()
-        return 'the failed %s was removed' % what
+        return 'the %s %s was removed' % (adjective, what)
     except ProtectionError as exc:
         reason = exc.msg
     except Exception as exc:  # pylint: disable=broad-except
         reason = bulk.describe_unexpected(exc)
-    return 'the failed %s %s could not be removed (%s)' % (what, resource_id, reason)
+    return 'the %s %s %s could not be removed (%s)' % (adjective, what, resource_id, reason)
 
 
 class SnapshotDriver(ProtectionDriver):
@@ -73,11 +86,15 @@ class SnapshotDriver(ProtectionDriver):
     SNAPSHOT_OK = frozenset(['available'])
     SNAPSHOT_FAIL = SNAPSHOT_TRANSIENT = frozenset()
     RESTORED_BROKEN = frozenset(['error'])
+    #: the admin command that moves a stuck snapshot to a deletable status ({id} is filled in)
+    RESET_COMMAND = 'reset the snapshot status to error'
+    race_grace = RACE_GRACE_SECONDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Bulk runs list the project's snapshots once; each source's first lookup uses that.
         self._prefetched = {}
+        self._project_id = None
 
     # -- hooks ------------------------------------------------------------
     @staticmethod
@@ -115,6 +132,9 @@ class SnapshotDriver(ProtectionDriver):
     def _delete_snapshot_call(self, snapshot_id):
         raise NotImplementedError
 
+    def _set_snapshot_metadata_call(self, snapshot_id, metadata):
+        raise NotImplementedError
+
     def _create_restored(self, source, snapshot, options, metadata):
         raise NotImplementedError
 
@@ -122,7 +142,10 @@ class SnapshotDriver(ProtectionDriver):
         raise NotImplementedError
 
     def _restored_from(self, candidate, snapshot):
-        return candidate.snapshot_id == snapshot.id
+        """A resource this collection restored from ``snapshot`` (a same-named foreign one is never ours)."""
+        metadata = candidate.metadata or {}
+        return (candidate.snapshot_id == snapshot.id and metadata.get(MANAGED_KEY) == 'true'
+                and metadata.get(RESTORED_FROM_KEY) == snapshot.id)
 
     def _check_source_extra(self, source, options):
         """Refusals specific to the service (e.g. Cinder's in-use without force)."""
@@ -138,7 +161,7 @@ class SnapshotDriver(ProtectionDriver):
         if looks_like_id(name_or_id):
             found = self._get_source(name_or_id)
             if found is not None:
-                return found
+                return self._check_owner(found)
         matches = [s for s in self._find_sources_by_name(name_or_id) if s.name == name_or_id]
         kind = self.resource_kind
         if not matches:
@@ -147,7 +170,27 @@ class SnapshotDriver(ProtectionDriver):
             raise ConflictError('%s %s: %d %ss have this name (%s); pass the id instead'
                                 % (kind, name_or_id, len(matches), kind, ', '.join(sorted(s.id for s in matches))),
                                 **{kind: name_or_id})
-        return matches[0]
+        return self._check_owner(matches[0])
+
+    def current_project_id(self):
+        """The project the connection is scoped to (from the token it already holds); None when unknown."""
+        if self._project_id is None:
+            self._project_id = getattr(self.conn, 'current_project_id', None)
+        return self._project_id if isinstance(self._project_id, str) else None
+
+    def _check_owner(self, source):
+        """Refuse a source of another project (an admin acting by id): the owner could neither see nor delete
+        a protection created here, and Cinder would then refuse to delete the owner's volume."""
+        owner = getattr(source, 'project_id', None)
+        current = self.current_project_id() if isinstance(owner, str) and owner else None
+        if current and owner != current:
+            raise ConflictError('%s belongs to project %s, not to project %s of these credentials: a %s made here '
+                                'would belong to %s, invisible to the %s\'s owner (who could then no longer delete '
+                                'the %s). Run the task with credentials scoped to project %s'
+                                % (self.describe(source), owner, current, self.snapshot_kind, current,
+                                   self.resource_kind, self.resource_kind, owner),
+                                **self._views(source))
+        return source
 
     def source_snapshots(self, source_id):
         prefetched = self._prefetched.pop(source_id, None)
@@ -168,9 +211,26 @@ class SnapshotDriver(ProtectionDriver):
 
     belongs = staticmethod(rotation.belongs)
 
-    def protection_snapshots(self, source, name):
-        """Snapshots of this protection on this source, oldest first."""
-        return sorted((s for s in self.source_snapshots(source.id) if rotation.belongs(s, name)), key=rotation.age_key)
+    def protection_snapshots(self, source, name, snapshots=None):
+        """Snapshots of this protection on this source (the collection's own), oldest first."""
+        snapshots = self.source_snapshots(source.id) if snapshots is None else snapshots
+        return sorted((s for s in snapshots if rotation.belongs(s, name)), key=rotation.age_key)
+
+    def foreign_snapshots(self, name, snapshots):
+        """Snapshots named like the protection that this collection did not create: reported, never touched."""
+        return sorted((s for s in snapshots if rotation.is_foreign(s, name)), key=rotation.age_key)
+
+    def reset_hint(self, snapshot):
+        return ('%s is %s: Cinder and Manila refuse to delete it until an admin resets its status (%s), then the '
+                'next run removes it' % (self.describe(snapshot, self.snapshot_kind), snapshot.status,
+                                         self.RESET_COMMAND.format(id=snapshot.id)))
+
+    def _refuse_stuck(self, snapshots, source):
+        stuck = [s for s in snapshots if s.status in STUCK]
+        if stuck:
+            raise ProtectionError('%s of %s: %s' % ('; '.join(self.reset_hint(s) for s in stuck),
+                                                    self.describe(source), 'nothing was changed'),
+                                  **self._views(source, **{self.snapshot_key: self.snapshot_view(stuck[0])}))
 
     def status(self, source, name):
         source = self.find_source(source)
@@ -184,15 +244,46 @@ class SnapshotDriver(ProtectionDriver):
     # -- protect ----------------------------------------------------------
     def protect(self, source, name, options, dry_run=False):
         source = self.find_source(source)
+        snapshots = self.source_snapshots(source.id)
+        foreign = self.foreign_snapshots(name, snapshots)
+        ours = self.protection_snapshots(source, name, snapshots)
+        adopted = []
+        if foreign and options.get('adopt'):
+            adopted = self._adopt(source, name, foreign, dry_run)
+            ours = sorted(ours + adopted, key=rotation.age_key)
+            foreign = []
         if options.get('retain'):
-            return self._protect_rotating(source, name, options, dry_run)
-        return self._protect_single(source, name, options, dry_run)
+            result = self._protect_rotating(source, name, options, ours, dry_run)
+        else:
+            result = self._protect_single(source, name, options, ours, foreign, dry_run)
+        result.data['foreign_snapshots'] = [s.id for s in foreign]
+        result.data['adopted'] = [s.id for s in adopted]
+        result.changed = result.changed or bool(adopted)
+        return result
+
+    def _adopt(self, source, name, foreign, dry_run):
+        """Take over the foreign snapshot named like the protection (``adopt: true``) by writing our metadata."""
+        if len(foreign) > 1:
+            raise ConflictError('%s has %d %ss named %s that this collection did not create (%s): adopt takes over '
+                                'one only; remove the extra ones or pass another snapshot_name'
+                                % (self.describe(source), len(foreign), self.snapshot_kind, name,
+                                   ', '.join(s.id for s in foreign)), **self._views(source))
+        snapshot = foreign[0]
+        if snapshot.status not in self.SNAPSHOT_OK | self.SNAPSHOT_TRANSIENT:
+            raise ProtectionError('%s is %s: only a healthy %s can be adopted'
+                                  % (self.describe(snapshot, self.snapshot_kind), snapshot.status, self.snapshot_kind),
+                                  **self._views(source, **{self.snapshot_key: self.snapshot_view(snapshot)}))
+        metadata = dict(snapshot.metadata or {}, **{MANAGED_KEY: 'true', PROTECTION_KEY: name})
+        if not dry_run:
+            self._set_snapshot_metadata_call(snapshot.id, {MANAGED_KEY: 'true', PROTECTION_KEY: name})
+        snapshot.metadata = metadata
+        return [snapshot]
 
     def _planned(self, source, name):
         return {'name': name, '%s_id' % self.resource_kind: source.id, 'status': '(would be created)'}
 
-    def _protect_single(self, source, name, options, dry_run):
-        existing = [s for s in self.protection_snapshots(source, name) if s.name == name]
+    def _protect_single(self, source, name, options, ours, foreign, dry_run):
+        existing = [s for s in ours if s.name == name]
         healthy = [s for s in existing if s.status not in self.SNAPSHOT_FAIL]
         broken = [s for s in existing if s.status in self.SNAPSHOT_FAIL]
         view = self.snapshot_view
@@ -203,6 +294,13 @@ class SnapshotDriver(ProtectionDriver):
                 snapshot = self._wait_snapshot(snapshot, source)
             return Result(False, **self._views(source, before=before, after=view(snapshot),
                                                **{self.snapshot_key: view(snapshot)}))
+        if foreign:
+            raise ConflictError(
+                '%s already has a %s named %s (%s) that this collection did not create (no %s metadata): it is left '
+                'alone. Choose another snapshot_name, or set adopt: true to take it over as this protection'
+                % (self.describe(source), self.snapshot_kind, name, ', '.join(s.id for s in foreign), MANAGED_KEY),
+                foreign_snapshots=[s.id for s in foreign], **self._views(source))
+        self._refuse_stuck(broken, source)
         self._check_source(source, options, dry_run)
         if dry_run:
             planned = self._planned(source, name)
@@ -216,18 +314,19 @@ class SnapshotDriver(ProtectionDriver):
                                                               after=view(snapshot),
                                                               **{self.snapshot_key: view(snapshot)}))
 
-    def _protect_rotating(self, source, name, options, dry_run):
-        plan = rotation.RotationPlan(self.protection_snapshots(source, name), options['retain'],
-                                     options.get('min_age') or 0, self.SNAPSHOT_FAIL)
+    def _protect_rotating(self, source, name, options, ours, dry_run):
+        plan = rotation.RotationPlan(ours, options['retain'], options.get('min_age') or 0, self.SNAPSHOT_FAIL)
         before = [self.snapshot_view(s) for s in plan.snapshots]
         common = self._views(source, deleted=[s.id for s in plan.doomed], rotation_skipped=not plan.create,
                              snapshots_before=before, before=before)
+        self._refuse_stuck(plan.doomed, source)
         if plan.create:
             self._check_source(source, options, dry_run)
         if dry_run:
             planned = self._planned(source, '%s-<timestamp>' % name)
             snapshot = planned if plan.create else self.snapshot_view(plan.newest)
-            return Result(plan.changed, after=None, **dict(common, **{self.snapshot_key: snapshot}))
+            after = [v for v in before if v['id'] not in common['deleted']] + ([planned] if plan.create else [])
+            return Result(plan.changed, after=after, **dict(common, **{self.snapshot_key: snapshot}))
         snapshot = plan.newest
         if plan.create:
             snapshot = self._create_snapshot(source, rotation.rotated_name(name), name, options)
@@ -261,17 +360,26 @@ class SnapshotDriver(ProtectionDriver):
             return self.wait_for(lambda: self._get_snapshot(snapshot.id), self.SNAPSHOT_OK, self.SNAPSHOT_FAIL,
                                  self.SNAPSHOT_TRANSIENT, describe=describe)
         except WaitFailed as exc:  # WaitTimeout included: the stalled snapshot goes too
-            left = remove_or_name(lambda: self._delete_snapshots([snapshot], source, cleanup=True),
+            left = remove_or_name(lambda: self._delete_snapshots([exc.last or snapshot], source, cleanup=True),
                                   self.snapshot_kind, snapshot.id)
-            if 'could not' in left:
-                left += '; the next run replaces it'
+            if 'could not' in left and 'resets its status' not in left:
+                left += '; the next run of this task tries to remove it again'
             raise ProtectionError('%s; %s' % (exc.msg, left),
                                   **self._views(source, **{self.snapshot_key: self.snapshot_view(exc.last)}))
+
+    def _after_race_grace(self, obj):
+        """Sleep until ``race_grace`` seconds after ``obj``'s created_at second (see RACE_GRACE_SECONDS)."""
+        created = parse_time(getattr(obj, 'created_at', None))
+        if created is None or not self.race_grace:
+            return
+        delay = (created + datetime.timedelta(seconds=self.race_grace) - utcnow()).total_seconds()
+        time.sleep(min(max(delay, 0), self.race_grace + 1))
 
     def _settle_race(self, source, name, mine):
         """Two concurrent runs may both create; the oldest snapshot wins, the other run removes its own."""
         if not self.wait:
             return mine, True
+        self._after_race_grace(mine)
         same = [s for s in self.protection_snapshots(source, name)
                 if s.name == name and s.status not in self.SNAPSHOT_FAIL]
         if len(same) <= 1 or same[0].id == mine.id:
@@ -288,43 +396,89 @@ class SnapshotDriver(ProtectionDriver):
             source = self.find_source(source)
         except NotFoundError:
             # Neither Cinder nor Manila deletes a source that has snapshots: no source, no snapshots.
-            return Result(False, deleted=[], before=None, after=None,
+            return Result(False, deleted=[], before=None, after=None, foreign_snapshots=[],
                           **{self.snapshot_key: None, self.resource_kind: None})
-        snapshots = self.protection_snapshots(source, name)
+        listed = self.source_snapshots(source.id)
+        snapshots = self.protection_snapshots(source, name, listed)
+        foreign = self.foreign_snapshots(name, listed)
         before = [self.snapshot_view(s) for s in snapshots]
+        self._refuse_stuck(snapshots, source)
         if not dry_run:
             self._delete_snapshots(snapshots, source)
         return Result(bool(snapshots), **self._views(source, deleted=[s.id for s in snapshots], before=before,
-                                                     after=[], **{self.snapshot_key: None}))
+                                                     after=[], foreign_snapshots=[s.id for s in foreign],
+                                                     **{self.snapshot_key: None}))
+
+    def _deletable(self, snapshot, settle):
+        """``snapshot`` once the service can delete it (available or error); None when it is gone already."""
+        if snapshot.status not in self.SNAPSHOT_TRANSIENT:
+            return snapshot
+        describe = self.describe(snapshot, self.snapshot_kind)
+        try:
+            settled = waiter.wait_for_status(lambda s=snapshot: self._get_snapshot(s.id),
+                                             self.SNAPSHOT_OK | {'error'} | GONE | STUCK, timeout=settle,
+                                             poll_interval=self.poll_interval, describe=describe)
+        except WaitTimeout as exc:
+            raise ProtectionError('%s is still %s after %ss: Cinder and Manila delete a snapshot only once it is '
+                                  'available or in error; run the task again later, or raise timeout'
+                                  % (describe, exc.status, settle))
+        if settled is None or settled.status in GONE:
+            return None
+        if settled.status in STUCK:
+            raise ProtectionError(self.reset_hint(settled))
+        return settled
 
     def _delete_snapshots(self, snapshots, source, cleanup=False):
+        """Delete the snapshots (each once it is deletable, within the timeout); wait until they are gone."""
         deleted = []
         settle = max(self.timeout, CLEANUP_MIN_TIMEOUT) if cleanup else self.timeout
         for snapshot in snapshots:
-            if snapshot.status in self.SNAPSHOT_TRANSIENT and (self.wait or cleanup):
-                try:
-                    waiter.wait_for_status(lambda s=snapshot: self._get_snapshot(s.id),
-                                           self.SNAPSHOT_OK | {'error'} | GONE, timeout=settle,
-                                           poll_interval=self.poll_interval,
-                                           describe=self.describe(snapshot, self.snapshot_kind))
-                except WaitTimeout:
-                    pass  # try the delete anyway; the service says why if it refuses
-            self._delete_snapshot_call(snapshot.id)
+            if snapshot.status in STUCK:
+                raise ProtectionError(self.reset_hint(snapshot))
+            if snapshot.status != 'deleting':
+                current = self._deletable(snapshot, settle)
+                if current is None:
+                    deleted.append(snapshot.id)
+                    continue
+                self._delete_snapshot_call(snapshot.id)
             deleted.append(snapshot.id)
-        if self.wait:
+        if self.wait or cleanup:
             for snapshot in snapshots:
-                self.wait_for(lambda s=snapshot: self._get_snapshot(s.id), GONE, fail={'error_deleting'},
-                              describe='deletion of %s of %s %s'
-                              % (self.describe(snapshot, self.snapshot_kind), self.resource_kind, source.id))
+                try:
+                    self.waiter_for_gone(snapshot, source, settle)
+                except WaitFailed as exc:
+                    if exc.status in STUCK:
+                        raise ProtectionError(self.reset_hint(exc.last or snapshot))
+                    raise
         return deleted
 
+    def waiter_for_gone(self, snapshot, source, timeout):
+        return waiter.wait_for_status(lambda s=snapshot: self._get_snapshot(s.id), GONE, fail=STUCK,
+                                      timeout=timeout, poll_interval=self.poll_interval,
+                                      describe='deletion of %s of %s %s'
+                                      % (self.describe(snapshot, self.snapshot_kind), self.resource_kind, source.id))
+
     # -- restore to a new resource ----------------------------------------
-    def restorable_snapshot(self, source, name, dry_run):
-        """The protection's newest snapshot, available (waited for when it is still being created)."""
-        source, snapshot = self.status(source, name)
-        if snapshot is None:
-            raise NotFoundError('%s has no %s %s to restore from' % (self.describe(source), self.snapshot_kind, name),
-                                **self._views(source))
+    def restorable_snapshot(self, source, name, dry_run, restore_point=None):
+        """The snapshot ``restore_point`` selects (default: the protection's newest), available (waited for when it
+        is still being created). By id it may also be a snapshot of the same source this collection did not make."""
+        source = self.find_source(source)
+        listed = self.source_snapshots(source.id)
+        ours = [s for s in self.protection_snapshots(source, name, listed) if s.status not in self.SNAPSHOT_FAIL]
+        what = '%s of %s' % (name, self.describe(source))
+        if not ours and restore_point in (None, restore_points.LATEST):
+            foreign = self.foreign_snapshots(name, listed)
+            hint = ''
+            if foreign:
+                hint = ('; %s %s (%s) has that name but was not created by this collection: restore from it with '
+                        'restore_point: <its id>, or adopt it first (state: present, adopt: true)'
+                        % (self.snapshot_kind, name, ', '.join(s.id for s in foreign)))
+            raise NotFoundError('%s has no %s %s to restore from%s'
+                                % (self.describe(source), self.snapshot_kind, name, hint), **self._views(source))
+        try:
+            snapshot = restore_points.select(ours, restore_point, what, any_by_id=listed)
+        except NotFoundError as exc:
+            raise NotFoundError(exc.msg, **self._views(source))
         if snapshot.status not in self.SNAPSHOT_OK:
             if snapshot.status in self.SNAPSHOT_TRANSIENT and self.wait and not dry_run:
                 snapshot = self._wait_snapshot(snapshot, source)
@@ -334,14 +488,31 @@ class SnapshotDriver(ProtectionDriver):
                                       **{self.snapshot_key: self.snapshot_view(snapshot)})
         return source, snapshot
 
-    def restore_new(self, source, snapshot, options, dry_run=False):
-        """A new resource named ``restore_name`` from ``snapshot``; found again (changed=False) on the next run."""
-        restore_name, kind, view = options['restore_name'], self.resource_kind, self.source_view
+    def _restored_copies(self, restore_name, snapshot):
+        """(every resource named ``restore_name``, the ones this collection restored from ``snapshot``, oldest first)."""
         existing = [s for s in self._find_sources_by_name(restore_name) if s.name == restore_name]
-        ours = [s for s in existing if self._restored_from(s, snapshot)]
+        ours = sorted((s for s in existing if self._restored_from(s, snapshot) and s.status not in self.SOURCE_FAIL),
+                      key=rotation.age_key)
+        return existing, ours
+
+    def restore_new(self, source, snapshot, options, dry_run=False):
+        """A new resource named ``restore_name`` from ``snapshot``; found again (changed=False) on the next run.
+
+        Concurrent runs settle like protect: the oldest restored resource wins, the others remove their own.
+        Copies a run finds on top of the one it reports (left by runs with ``wait: false``) are returned as
+        ``duplicates``, never deleted by guesswork.
+        """
+        restore_name, kind, view = options['restore_name'], self.resource_kind, self.source_view
+        existing, ours = self._restored_copies(restore_name, snapshot)
         common = self._views(source, **{self.snapshot_key: self.snapshot_view(snapshot)})
         if existing and not ours:
-            raise ConflictError('%s %s already exists (%s) and was not restored from %s; choose another restore_name'
+            broken = [s for s in existing if self._restored_from(s, snapshot)]
+            if broken:
+                raise ProtectionError('%s restored from %s %s is in status %s; delete it and run again'
+                                      % (self.describe(broken[0]), self.snapshot_kind, snapshot.id, broken[0].status),
+                                      **common)
+            raise ConflictError('%s %s already exists (%s) and was not restored from %s by this collection; choose '
+                                'another restore_name'
                                 % (kind, restore_name, ', '.join(s.id for s in existing),
                                    self.describe(snapshot, self.snapshot_kind)),
                                 **{self.snapshot_key: self.snapshot_view(snapshot)})
@@ -354,17 +525,41 @@ class SnapshotDriver(ProtectionDriver):
             if self.wait and not dry_run and restored.status not in self.SOURCE_OK:
                 restored = self._wait_restored(restored, snapshot)
             return Result(False, restored=view(restored), resource_map={source.id: restored.id},
-                          before=view(restored), after=view(restored), **common)
+                          duplicates=[s.id for s in ours[1:]], before=view(restored), after=view(restored), **common)
         if dry_run:
             planned = dict(name=restore_name, snapshot_id=snapshot.id, status='(would be created)')
-            return Result(True, restored=planned, resource_map={source.id: None}, before=None, after=planned,
-                          **common)
+            return Result(True, restored=planned, resource_map={source.id: None}, duplicates=[], before=None,
+                          after=planned, **common)
         restored = self._create_restored(source, snapshot, options, {MANAGED_KEY: 'true',
-                                                                     'dataprotection_restored_from': snapshot.id})
+                                                                     RESTORED_FROM_KEY: snapshot.id})
+        changed = True
         if self.wait:
             restored = self._wait_restored(restored, snapshot)
-        return Result(True, restored=view(restored), resource_map={source.id: restored.id}, before=None,
-                      after=view(restored), **common)
+            restored, changed = self._settle_restore_race(restored, snapshot, restore_name)
+        return Result(changed, restored=view(restored), resource_map={source.id: restored.id}, duplicates=[],
+                      before=None, after=view(restored), **common)
+
+    def _settle_restore_race(self, mine, snapshot, restore_name):
+        """Concurrent restores to one name: the oldest copy wins; a later one removes itself, reports the winner."""
+        self._after_race_grace(mine)
+        _existing, ours = self._restored_copies(restore_name, snapshot)
+        if not ours or ours[0].id == mine.id:
+            return mine, True
+        winner = ours[0]
+        describe = '%s (a concurrent run restored %s first)' % (self.describe(mine), self.describe(winner))
+        left = remove_or_name(lambda: self._remove_restored(mine, describe), self.resource_kind, mine.id,
+                              adjective='duplicate')
+        if 'could not' in left:
+            raise ProtectionError('%s restored the same %s concurrently; %s' % (describe, self.snapshot_kind, left),
+                                  restored=self.source_view(winner))
+        if winner.status not in self.SOURCE_OK:
+            winner = self._wait_restored(winner, snapshot)
+        return winner, False
+
+    def _remove_restored(self, restored, describe):
+        self._delete_source_call(restored.id)
+        self.wait_for(lambda: self._get_source(restored.id), GONE, fail={'error_deleting'},
+                      describe='deletion of %s' % describe)
 
     def _wait_restored(self, restored, snapshot):
         describe = '%s restored from %s %s' % (self.describe(restored), self.snapshot_kind, snapshot.id)

@@ -357,16 +357,25 @@ def test_unregistered_client_fails_clearly(cloud_env, freezer, volumes, unique):
 
 
 def test_job_fail_result_fails_task(cloud_env, demo_conn, freezer, scheduler, volumes, unique):
-    """restore with a backup id Cinder does not know: the agent fails, the job ends with result fail."""
-    volume = volumes(unique)
-    result = job(cloud_env, operation='restore', resource_id=unique, backup_name=unique,
-                 client_id=scheduler['client_id'], restore_backup_id=str(uuid.uuid4()))
-    assert result.failed, result
-    no_traceback(result)
-    assert 'ended with status=completed result=fail' in result['msg'] and scheduler['client_id'] in result['msg']
-    assert 'the job and its actions were removed' in result['msg']
-    assert_no_job_left(freezer, unique)
-    assert demo_conn.block_storage.get_volume(volume.id).status == 'available'
+    """restore from a Cinder backup in error (fault injection; an unknown id is refused up front by the module):
+    the agent fails, the job ends with result fail."""
+    volume = volumes(unique, metadata={'localcloud_fail': 'backup'})
+    backup = demo_conn.block_storage.create_backup(volume_id=volume.id, name=unique)
+    backup = wait_status(lambda: get_or_none(demo_conn.block_storage.get_backup, backup.id), {'available', 'error'})
+    assert backup.status == 'error'
+    wait_status(lambda: get_or_none(demo_conn.block_storage.get_volume, volume.id), {'available'})
+    try:
+        result = job(cloud_env, operation='restore', resource_id=unique, backup_name=unique,
+                     client_id=scheduler['client_id'], restore_backup_id=backup.id)
+        assert result.failed, result
+        no_traceback(result)
+        assert 'ended with status=completed result=fail' in result['msg'] and scheduler['client_id'] in result['msg']
+        assert 'the job and its actions were removed' in result['msg']
+        assert_no_job_left(freezer, unique)
+        assert demo_conn.block_storage.get_volume(volume.id).status == 'available'
+    finally:
+        demo_conn.block_storage.delete_backup(backup.id, ignore_missing=True)
+        wait_status(lambda: get_or_none(demo_conn.block_storage.get_backup, backup.id), {'gone'})
 
 
 def test_cinder_backup_error_fails_and_leaves_nothing(cloud_env, demo_conn, freezer, scheduler, volumes, unique):

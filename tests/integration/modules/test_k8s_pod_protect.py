@@ -263,6 +263,14 @@ def test_pod_without_pvs_and_unbound_claim(ctx, core, conn, cluster, unique, ban
     seed_pod(core, ns, 'web', [])
     done = protect(ctx, namespace=ns, pod='web', backup_name='b')
     assert done.changed and not done.failed and done['checkpoint']['extra']['volumes'] == {}, done
+    # restore_point: an id or a time at/after the checkpoint selects it; a time before it names the oldest
+    for point in (done['checkpoint']['id'], '2999-01-01'):
+        planned = protect(ctx, check=True, namespace=ns, pod='web', backup_name='b', state='restored',
+                          restore_namespace=ns + '-r', restore_point=point)
+        assert planned.changed and planned['checkpoint']['id'] == done['checkpoint']['id'], planned
+    early = protect(ctx, namespace=ns, pod='web', backup_name='b', state='restored', restore_namespace=ns + '-r',
+                    restore_point='2000-01-01')
+    assert early.failed and 'restore_point 2000-01-01' in early['msg'] and done['checkpoint']['id'] in early['msg']
     restored = protect(ctx, namespace=ns, pod='web', backup_name='b', state='restored', restore_namespace=ns + '-r')
     assert restored.changed and restored['restored']['phase'] == 'Running', restored
     assert restored['resource_map']['volumes'] == {}

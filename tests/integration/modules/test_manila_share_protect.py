@@ -1,15 +1,13 @@
 """manila_share_protect and protectable_info through real ansible-playbook runs against the real local Manila."""
-import uuid
 
 import pytest
 import yaml
 
-from conftest import get_or_none, no_traceback, wait_status
+from conftest import MV, no_traceback, wait_status
 from playbook_runner import finish, run_module, start_module
 
 MODULE = 'dataprotection.openstack.manila_share_protect'
 INFO = 'dataprotection.openstack.protectable_info'
-MV = '2.73'  # snapshot metadata
 
 
 def protect(cloud_env, check=False, diff=False, cloud='localcloud-demo', **args):
@@ -17,77 +15,6 @@ def protect(cloud_env, check=False, diff=False, cloud='localcloud-demo', **args)
     args.setdefault('timeout', 60)
     args.setdefault('poll_interval', 0.5)
     return run_module(MODULE, args, check=check, diff=diff, env=cloud_env)
-
-
-class Manila:
-    """Raw reads through the demo (or admin) connection, independent of the module under test."""
-
-    def __init__(self, conn):
-        self.sfs = conn.shared_file_system
-
-    def snapshots(self, share_id):
-        # all_tenants: the admin connection cleans up the demo project's snapshots
-        body = self.sfs.get('/snapshots/detail?share_id=%s&all_tenants=1' % share_id, microversion=MV).json()
-        return body['snapshots']
-
-    def snapshot(self, snapshot_id):
-        response = self.sfs.get('/snapshots/%s' % snapshot_id, microversion=MV)
-        return None if response.status_code == 404 else response.json()['snapshot']
-
-    def share(self, share_id):
-        return get_or_none(self.sfs.get_share, share_id)
-
-    def shares_named(self, name):
-        return [s for s in self.sfs.shares(details=True, name=name) if s.name == name]
-
-
-@pytest.fixture(scope='module')
-def manila(os_conn_factory):
-    return Manila(os_conn_factory('localcloud-demo', shared_file_system_default_microversion='2.65'))
-
-
-@pytest.fixture(scope='module')
-def manila_admin(os_conn_factory):
-    return Manila(os_conn_factory('localcloud-admin', shared_file_system_default_microversion='2.65'))
-
-
-@pytest.fixture
-def unique():
-    return 'it-%s' % uuid.uuid4().hex[:8]
-
-
-@pytest.fixture
-def make_share(manila, manila_admin):
-    """Create a share (demo project); at teardown remove shares restored from its snapshots, them, and it."""
-    created = []
-
-    def make(name, metadata=None, size=1, expect='available', **kwargs):
-        share = manila.sfs.create_share(name=name, size=size, share_protocol='NFS', metadata=metadata or {},
-                                        **kwargs)
-        created.append(share.id)
-        share = wait_status(lambda: manila.share(share.id), {'available', 'error'}, timeout=90)
-        assert share.status == expect, 'fixture share %s is %s' % (name, share.status)
-        return share
-
-    yield make
-    sfs = manila_admin.sfs
-    for share_id in reversed(created):
-        snapshot_ids = [s['id'] for s in manila_admin.snapshots(share_id)]
-        for child in sfs.shares(details=True, all_projects=True):
-            if child.snapshot_id in snapshot_ids:
-                wait_status(lambda c=child: manila_admin.share(c.id), {'available', 'error', 'gone'}, timeout=90)
-                sfs.delete_share(child.id, ignore_missing=True)
-                wait_status(lambda c=child: manila_admin.share(c.id), {'gone'}, timeout=90)
-        for snapshot_id in snapshot_ids:
-            wait_status(lambda s=snapshot_id: manila_admin.snapshot(s), {'available', 'error', 'gone'}, timeout=90)
-            sfs.delete_share_snapshot(snapshot_id, ignore_missing=True)
-        for snapshot_id in snapshot_ids:
-            wait_status(lambda s=snapshot_id: manila_admin.snapshot(s), {'gone'}, timeout=90)
-        share = manila_admin.share(share_id)
-        if share is not None and share.status not in ('available', 'error'):
-            sfs.reset_share_status(share_id, 'available')
-        sfs.delete_share(share_id, ignore_missing=True)
-        wait_status(lambda s=share_id: manila_admin.share(s), {'gone'}, timeout=90)
 
 
 @pytest.fixture
@@ -271,7 +198,11 @@ def test_bulk_and_protectable_info(cloud_env, manila, make_share, unique):
     listed = {e['id']: e for e in info['protectables']}
     for share in good:
         assert [s['name'] for s in listed[share.id]['snapshots']] == ['bulk']
-    assert listed[bad.id]['snapshots'] == []
+        assert listed[share.id]['resource_type'] == 'share'
+        assert [p['id'] for p in listed[share.id]['restore_points']['bulk']] == \
+            [s['id'] for s in manila.snapshots(share.id)]
+    assert listed[bad.id]['snapshots'] == [] and listed[bad.id]['restore_points'] == {}
+    assert info['skipped_services'] == []
 
     gone = run_module(MODULE, dict(bulk_args, shares=names, state='absent'), env=cloud_env)
     assert gone.changed is True and len(gone['deleted']) == 2, gone
@@ -285,7 +216,7 @@ def test_protectable_info_skips_error_shares_and_lists_volumes(cloud_env, make_s
     assert not info.failed and info.changed is False, info
     assert ok.id in [e['id'] for e in info['protectables']]
     assert broken.id not in [e['id'] for e in info['protectables']]
-    assert {'id': broken.id, 'name': broken.name, 'status': 'error'} in info['unprotectable']
+    assert {'id': broken.id, 'name': broken.name, 'status': 'error', 'resource_type': 'share'} in info['unprotectable']
     volume = make_volume(unique + '-vol')
     volumes = run_module(INFO, dict(cloud='localcloud-demo', resource_type='volume'), env=cloud_env)
     listed = {e['id']: e for e in volumes['protectables']}

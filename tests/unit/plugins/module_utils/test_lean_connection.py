@@ -103,3 +103,18 @@ def test_resources_get_their_location_from_the_lean_connection(cinder):
     print(json.dumps(dict(location=dict(volume.location))))
     ''', cinder.server_port)
     assert out['location']['cloud'] and 'project' in out['location']
+
+
+def test_an_openstacksdk_that_moved_the_fast_path_pieces_falls_back_to_its_own_connection(cinder):
+    """Issue 13 item 6: the fast path reads openstacksdk internals; when they move, the module still works."""
+    out = run_fresh(PRELUDE + '''
+    from ansible_collections.dataprotection.openstack.plugins.module_utils import lean_connection
+    lean_connection.LEAN_SERVICES['block_storage'] = ('openstack.block_storage.moved_service', 'Gone', 'block-storage')
+    conn = os_connection.connect(params)
+    names = [v.name for v in conn.block_storage.volumes()]
+    print(json.dumps(dict(names=names, reason=conn.fallback_reason, proxy=type(conn.block_storage).__module__,
+                          connection_module='openstack.connection' in sys.modules)))
+    ''', cinder.server_port)
+    assert out['names'] == ['data']
+    assert out['reason'].startswith('ModuleNotFoundError') and out['connection_module'] is True
+    assert out['proxy'] == 'openstack.block_storage.v3._proxy'

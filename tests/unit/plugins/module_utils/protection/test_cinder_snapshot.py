@@ -11,7 +11,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.errors im
     NotFoundError,
     ProtectionError,
 )
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import MANAGED_KEY
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import MANAGED_KEY, PROTECTION_KEY
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
     CinderSnapshotDriver,
 )
@@ -42,6 +42,9 @@ class FakeBlockStorage:
         return self.volumes_by_id[vid]
 
     def add_snapshot(self, volume, name, status='available', metadata=None, age_seconds=0):
+        """A snapshot; the collection's own for protection ``name`` unless ``metadata`` is given ({} = foreign)."""
+        if metadata is None:
+            metadata = {MANAGED_KEY: 'true', PROTECTION_KEY: name}
         sid = str(uuid.uuid4())
         created = datetime.datetime(2026, 1, 1) + datetime.timedelta(seconds=next(_clock))
         if age_seconds:
@@ -95,6 +98,7 @@ class FakeBlockStorage:
         self.calls.append(('create_volume', attrs['name']))
         volume = self.add_volume(attrs['name'], status='creating')
         volume.snapshot_id = attrs['snapshot_id']
+        volume.metadata = dict(attrs.get('metadata') or {})
         volume.availability_zone = attrs['availability_zone']
         return volume
 

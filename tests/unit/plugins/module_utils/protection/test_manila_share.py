@@ -8,7 +8,7 @@ from openstack import exceptions as sdk_exceptions
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ConflictError, ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import bulk, rotation
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import MANAGED_KEY, Result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import MANAGED_KEY, PROTECTION_KEY, Result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.manila_share import (
     REVERTED_TO_KEY,
     ManilaShareDriver,
@@ -47,6 +47,9 @@ class FakeManila:
         return self.shares_by_id[sid]
 
     def add_snapshot(self, share, name, status='available', metadata=None):
+        """A snapshot; the collection's own for protection ``name`` unless ``metadata`` is given ({} = foreign)."""
+        if metadata is None:
+            metadata = {MANAGED_KEY: 'true', PROTECTION_KEY: name}
         sid = str(uuid.uuid4())
         created = datetime.datetime(2026, 1, 1) + datetime.timedelta(seconds=next(_clock))
         self.snaps[sid] = dict(id=sid, name=name, status=status, share_id=share.id, size=share.size,
@@ -230,7 +233,7 @@ def test_revert_failure_is_one_clear_message(manila, driver):
 
 def test_rotation_and_absent(manila, driver):
     share = manila.add_share('files')
-    foreign = manila.add_snapshot(share, 'nightly-manual')
+    foreign = manila.add_snapshot(share, 'nightly-manual', metadata={})
     managed = {MANAGED_KEY: 'true', 'dataprotection_protection': 'nightly'}
     olds = [manila.add_snapshot(share, 'nightly-%d' % i, metadata=managed) for i in range(2)]
     result = driver.protect('files', 'nightly', {'retain': 2})
