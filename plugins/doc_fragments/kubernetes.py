@@ -7,8 +7,9 @@ from __future__ import annotations
 
 class ModuleDocFragment:
 
-    # Kubernetes connection options, named as in kubernetes.core; the TLS ones carry a k8s_ prefix because
-    # the same modules take the OpenStack TLS options under the plain names (kubernetes.core's aliases work).
+    # Kubernetes connection options, named as in kubernetes.core. The TLS options are in TLS (modules that also
+    # take the OpenStack options, whose TLS options have the plain names) or TLS_PLAIN_NAMES (Kubernetes-only
+    # modules, where kubernetes.core's plain names are aliases): one module extends exactly one of them.
     DOCUMENTATION = r'''
 options:
   kubeconfig:
@@ -39,26 +40,6 @@ options:
     description:
       - Password for basic authentication. Falls back to C(K8S_AUTH_PASSWORD). Never logged or returned.
     type: str
-  k8s_validate_certs:
-    description:
-      - Verify the API server's TLS certificate. Falls back to C(K8S_AUTH_VERIFY_SSL), then the kubeconfig.
-    type: bool
-    aliases: [verify_ssl]
-  k8s_ca_cert:
-    description:
-      - CA bundle that signed the API server's certificate. Falls back to C(K8S_AUTH_SSL_CA_CERT).
-    type: path
-    aliases: [ssl_ca_cert]
-  k8s_client_cert:
-    description:
-      - Client certificate for the API server. Falls back to C(K8S_AUTH_CERT_FILE).
-    type: path
-    aliases: [cert_file]
-  k8s_client_key:
-    description:
-      - Private key of O(k8s_client_cert). Falls back to C(K8S_AUTH_KEY_FILE).
-    type: path
-    aliases: [key_file]
   proxy:
     description:
       - HTTP proxy URL for the API server. Falls back to C(K8S_AUTH_PROXY).
@@ -67,17 +48,112 @@ options:
     description:
       - Comma-separated hosts that bypass O(proxy). Falls back to C(K8S_AUTH_NO_PROXY).
     type: str
+  proxy_headers:
+    description:
+      - Headers sent to O(proxy), built with C(urllib3.util.make_headers) as kubernetes.core does.
+      - Each key falls back to its C(K8S_AUTH_PROXY_HEADERS_*) variable when the option is not set.
+    type: dict
+    suboptions:
+      proxy_basic_auth:
+        description:
+          - C(username:password) for the proxy's basic authentication (C(Proxy-Authorization)).
+          - Falls back to C(K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH). Never logged or returned.
+        type: str
+      basic_auth:
+        description:
+          - C(username:password) for a basic C(Authorization) header.
+          - Falls back to C(K8S_AUTH_PROXY_HEADERS_BASIC_AUTH). Never logged or returned.
+        type: str
+      user_agent:
+        description:
+          - C(User-Agent) header. Falls back to C(K8S_AUTH_PROXY_HEADERS_USER_AGENT).
+        type: str
+  impersonate_user:
+    description:
+      - Act as this user (C(Impersonate-User) header on every request); the credentials used need the
+        C(impersonate) verb on C(users).
+      - Falls back to C(K8S_AUTH_IMPERSONATE_USER).
+    type: str
+  impersonate_groups:
+    description:
+      - Act as a member of these groups (one C(Impersonate-Group) header per group).
+      - Falls back to C(K8S_AUTH_IMPERSONATE_GROUPS), a comma-separated list.
+    type: list
+    elements: str
+  persist_config:
+    description:
+      - Let the client write refreshed credentials (for example an expired OIDC token) back to the kubeconfig
+        file. Falls back to C(K8S_AUTH_PERSIST_CONFIG).
+      - When not set, the kubeconfig is never written.
+    type: bool
 requirements:
   - python >= 3.11
   - kubernetes >= 36.0.1 (Python library)
 notes:
-  - The Kubernetes TLS options are named O(k8s_validate_certs), O(k8s_ca_cert), O(k8s_client_cert) and
-    O(k8s_client_key) because C(validate_certs), C(ca_cert), C(client_cert) and C(client_key) are the OpenStack
-    ones in the modules that take both. kubernetes.core's names C(verify_ssl), C(ssl_ca_cert), C(cert_file) and
-    C(key_file) are aliases.
+  - 'Mapping to kubernetes.core: C(kubeconfig), C(context), C(host), C(api_key), C(username), C(password),
+    C(proxy), C(no_proxy), C(proxy_headers), C(impersonate_user), C(impersonate_groups) and C(persist_config)
+    have kubernetes.core''s names, meaning and C(K8S_AUTH_*) variables. Its TLS options C(validate_certs),
+    C(ca_cert), C(client_cert) and C(client_key) are O(k8s_validate_certs), O(k8s_ca_cert), O(k8s_client_cert)
+    and O(k8s_client_key) here; its aliases C(verify_ssl), C(ssl_ca_cert), C(cert_file) and C(key_file) always
+    work. In a module that also takes OpenStack options, C(validate_certs), C(ca_cert), C(client_cert) and
+    C(client_key) configure the OpenStack side only; in a Kubernetes-only module they are aliases of the
+    C(k8s_) options.'
   - Every Kubernetes API request is bounded by O(api_timeout) (30 seconds when not set), for connecting and for
     each wait for the answer. A request that timed out is not sent again, and the task fails naming the API
     server and the timeout.
+'''
+
+    # The Kubernetes TLS options of modules that also take the OpenStack options (plain names are OpenStack's).
+    TLS = r'''
+options:
+  k8s_validate_certs:
+    description:
+      - Verify the Kubernetes API server's TLS certificate. Falls back to C(K8S_AUTH_VERIFY_SSL), then the
+        kubeconfig.
+      - Not C(validate_certs), which in this module verifies the OpenStack endpoints.
+    type: bool
+    aliases: [verify_ssl]
+  k8s_ca_cert:
+    description:
+      - CA bundle that signed the Kubernetes API server's certificate. Falls back to C(K8S_AUTH_SSL_CA_CERT).
+    type: path
+    aliases: [ssl_ca_cert]
+  k8s_client_cert:
+    description:
+      - Client certificate for the Kubernetes API server. Falls back to C(K8S_AUTH_CERT_FILE).
+    type: path
+    aliases: [cert_file]
+  k8s_client_key:
+    description:
+      - Private key of O(k8s_client_cert). Falls back to C(K8S_AUTH_KEY_FILE).
+    type: path
+    aliases: [key_file]
+'''
+
+    # The same for Kubernetes-only modules: kubernetes.core's plain names are aliases too.
+    TLS_PLAIN_NAMES = r'''
+options:
+  k8s_validate_certs:
+    description:
+      - Verify the Kubernetes API server's TLS certificate. Falls back to C(K8S_AUTH_VERIFY_SSL), then the
+        kubeconfig.
+    type: bool
+    aliases: [validate_certs, verify_ssl]
+  k8s_ca_cert:
+    description:
+      - CA bundle that signed the Kubernetes API server's certificate. Falls back to C(K8S_AUTH_SSL_CA_CERT).
+    type: path
+    aliases: [ca_cert, ssl_ca_cert]
+  k8s_client_cert:
+    description:
+      - Client certificate for the Kubernetes API server. Falls back to C(K8S_AUTH_CERT_FILE).
+    type: path
+    aliases: [client_cert, cert_file]
+  k8s_client_key:
+    description:
+      - Private key of O(k8s_client_cert). Falls back to C(K8S_AUTH_KEY_FILE).
+    type: path
+    aliases: [client_key, key_file]
 '''
 
     # api_timeout of the modules without the OpenStack options (kubernetes_timeout_argument_spec; extends

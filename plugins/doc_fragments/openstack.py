@@ -71,6 +71,21 @@ options:
         30 seconds, so an endpoint that accepts a connection and never answers fails the task instead of
         hanging it. Must be greater than 0.
     type: int
+  sdk_log_path:
+    description:
+      - Path to the log file of openstacksdk and keystoneauth, for debugging API calls. If empty, no log is written.
+      - A new file is created with mode 0600; an existing file is appended to and keeps its mode.
+      - keystoneauth never logs the authentication request, so the password or application credential secret given
+        in O(auth) or O(cloud) does not appear, and it logs tokens in request headers only as their SHA-256 hash.
+        With O(sdk_log_level=DEBUG) the bodies of the other requests and of the answers are logged as sent - for
+        example a Freezer job's action options and freezer-api's trust ids - so keep the file private.
+    type: str
+  sdk_log_level:
+    description:
+      - Log level of openstacksdk and keystoneauth in O(sdk_log_path). V(DEBUG) logs every request and answer.
+    type: str
+    default: INFO
+    choices: [INFO, DEBUG]
 requirements:
   - python >= 3.11
   - openstacksdk >= 4.0.0

@@ -20,6 +20,8 @@ def openstack_argument_spec():
         client_cert=dict(type='str', aliases=['cert']),
         client_key=dict(type='str', no_log=False, aliases=['key']),
         api_timeout=dict(type='int'),
+        sdk_log_path=dict(type='str'),
+        sdk_log_level=dict(type='str', default='INFO', choices=['INFO', 'DEBUG']),
     )
 
 

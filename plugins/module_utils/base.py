@@ -12,6 +12,7 @@ traceback.
 
 from __future__ import annotations
 
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -55,6 +56,22 @@ class _AnsibleModule(AnsibleModule):
     including the results of a failed argument validation and of a ``no_log`` task, which skip the log.
     """
 
+    def __init__(self, *args, **kwargs):
+        self.started = time.monotonic()
+        # a Timings of the driver (ProtectionModule.report_timings): returned as ``timings``
+        self.timings = None
+        super().__init__(*args, **kwargs)
+
+    def _add_timing(self, kwargs):
+        """``elapsed`` (seconds since the module started) and ``timings`` in every result, success or failure."""
+        kwargs.setdefault('elapsed', round(time.monotonic() - getattr(self, 'started', time.monotonic()), 3))
+        if getattr(self, 'timings', None) is not None:
+            kwargs.setdefault('timings', self.timings.as_list())
+
+    def exit_json(self, **kwargs):
+        self._add_timing(kwargs)
+        super().exit_json(**kwargs)
+
     def _mask_secret_dicts(self):
         for option in SECRET_DICT_OPTIONS:
             self.no_log_values.update(secret_values((getattr(self, 'params', None) or {}).get(option)))
@@ -72,6 +89,7 @@ class _AnsibleModule(AnsibleModule):
             if bad:
                 msg = ('%s must be a dict with the keys %s, got a string that is neither JSON nor key=value'
                        % (bad[0], ', '.join(sorted(spec[bad[0]]['options']))))
+        self._add_timing(kwargs)
         super().fail_json(msg=msg, **kwargs)
 
     def _return_formatted(self, kwargs):
@@ -138,12 +156,18 @@ class ProtectionModule:
             if p.get(option) is not None:
                 p[option] = validation.check_metadata(option, p[option])
 
+    def report_timings(self, timings):
+        """Return this Timings (of the driver) as ``timings`` in the result, also when the task fails."""
+        self.ansible.timings = timings
+
     # -- contract ---------------------------------------------------------
     def run(self):
         """Do the work; return the result dict (must contain ``changed``)."""
         raise NotImplementedError
 
     def __call__(self):
+        # Every result, success or failure, carries ``elapsed`` (float seconds of the whole task; _AnsibleModule adds
+        # it in exit_json/fail_json, outside ``diff``) and, when a driver reported them, ``timings``.
         try:
             self.validate()
             result = self.run()

@@ -10,7 +10,14 @@ Kubernetes credentials inject. The TLS options carry a ``k8s_`` prefix
 (``k8s_validate_certs``, ``k8s_ca_cert``, ``k8s_client_cert``,
 ``k8s_client_key``) because the OpenStack options of the same modules already
 use the plain names; kubernetes.core's own aliases (``verify_ssl``,
-``ssl_ca_cert``, ``cert_file``, ``key_file``) are accepted.
+``ssl_ca_cert``, ``cert_file``, ``key_file``) are accepted, and so are its plain
+names (``validate_certs``, ``ca_cert``, ``client_cert``, ``client_key``) in
+the modules without OpenStack options (``kubernetes_argument_spec(plain_tls_names=True)``).
+``impersonate_user`` / ``impersonate_groups`` become ``Impersonate-User`` /
+``Impersonate-Group`` headers of every request, ``proxy_headers`` the
+headers sent to ``proxy`` (``urllib3.util.make_headers``), and
+``persist_config`` lets the client write refreshed tokens back to the
+kubeconfig file (off by default), all as in kubernetes.core.
 
 Precedence: a module option, then its ``K8S_AUTH_*`` variable, then the
 kubeconfig (explicit, or ``~/.kube/config`` / ``KUBECONFIG``), then the
@@ -69,7 +76,25 @@ ENV_VARS = {
     'k8s_client_key': 'K8S_AUTH_KEY_FILE',
     'proxy': 'K8S_AUTH_PROXY',
     'no_proxy': 'K8S_AUTH_NO_PROXY',
+    'impersonate_user': 'K8S_AUTH_IMPERSONATE_USER',
+    'impersonate_groups': 'K8S_AUTH_IMPERSONATE_GROUPS',
+    'persist_config': 'K8S_AUTH_PERSIST_CONFIG',
 }
+# proxy_headers sub-option -> K8S_AUTH_PROXY_HEADERS_* variable (kubernetes.core's names)
+PROXY_HEADERS_ENV_VARS = {
+    'basic_auth': 'K8S_AUTH_PROXY_HEADERS_BASIC_AUTH',
+    'proxy_basic_auth': 'K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH',
+    'user_agent': 'K8S_AUTH_PROXY_HEADERS_USER_AGENT',
+}
+# The TLS options and kubernetes.core's plain names for them, which the OpenStack options use in the modules that
+# take both (see kubernetes_argument_spec).
+PLAIN_TLS_NAMES = {
+    'k8s_validate_certs': 'validate_certs',
+    'k8s_ca_cert': 'ca_cert',
+    'k8s_client_cert': 'client_cert',
+    'k8s_client_key': 'client_key',
+}
+BOOL_OPTIONS = ('k8s_validate_certs', 'persist_config')
 
 _TRUE = ('1', 'true', 'yes', 'on', 'y')
 
@@ -79,9 +104,13 @@ _TRUE = ('1', 'true', 'yes', 'on', 'y')
 DEFAULT_API_TIMEOUT = 30
 
 
-def kubernetes_argument_spec():
-    """Kubernetes connection options (doc fragment ``kubernetes``)."""
-    return dict(
+def kubernetes_argument_spec(plain_tls_names=False):
+    """Kubernetes connection options (doc fragment ``kubernetes``).
+
+    With ``plain_tls_names`` (modules without the OpenStack options, doc fragment ``kubernetes.tls_plain_names``)
+    the TLS options also take kubernetes.core's plain names (``validate_certs``, ...) as aliases.
+    """
+    spec = dict(
         kubeconfig=dict(type='raw'),
         context=dict(type='str'),
         host=dict(type='str'),
@@ -94,7 +123,19 @@ def kubernetes_argument_spec():
         k8s_client_key=dict(type='path', no_log=False, aliases=['key_file']),
         proxy=dict(type='str'),
         no_proxy=dict(type='str'),
+        proxy_headers=dict(type='dict', options=dict(
+            basic_auth=dict(type='str', no_log=True),
+            proxy_basic_auth=dict(type='str', no_log=True),
+            user_agent=dict(type='str'),
+        )),
+        impersonate_user=dict(type='str'),
+        impersonate_groups=dict(type='list', elements='str'),
+        persist_config=dict(type='bool'),
     )
+    if plain_tls_names:
+        for option, plain in PLAIN_TLS_NAMES.items():
+            spec[option]['aliases'] = [plain] + spec[option]['aliases']
+    return spec
 
 
 def kubernetes_timeout_argument_spec():
@@ -115,12 +156,46 @@ def resolve_options(params, environ=None):
         value = params.get(option)
         if value is None and environ.get(variable) not in (None, ''):
             value = environ[variable]
-            if option == 'k8s_validate_certs':
+            if option in BOOL_OPTIONS:
                 value = value.strip().lower() in _TRUE
+            elif option == 'impersonate_groups':
+                value = [group.strip() for group in value.split(',') if group.strip()]
             elif option == 'kubeconfig' and value.lstrip().startswith('{'):
                 value = json.loads(value)
         resolved[option] = value
+    headers = params.get('proxy_headers')
+    if headers is None:
+        headers = dict((key, environ[variable]) for key, variable in PROXY_HEADERS_ENV_VARS.items()
+                       if environ.get(variable) not in (None, ''))
+    resolved['proxy_headers'] = dict((k, v) for k, v in (headers or {}).items() if v is not None) or None
     return resolved
+
+
+class _RepeatedHeader(str):
+    """A header name that is a key of its own in a dict: ``Impersonate-Group`` is sent once per group, and the API
+    server reads each occurrence as one group (a comma-separated value would be one group with commas)."""
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+    def lower(self):
+        return _RepeatedHeader(str.lower(self))
+
+
+def impersonation_headers(opts):
+    """The ``Impersonate-User`` / ``Impersonate-Group`` headers for the resolved options, as (name, value) pairs."""
+    headers = []
+    if opts.get('impersonate_user'):
+        headers.append(('Impersonate-User', opts['impersonate_user']))
+    for group in opts.get('impersonate_groups') or []:
+        headers.append((_RepeatedHeader('Impersonate-Group'), group))
+    return headers
 
 
 def configuration(params, environ=None):
@@ -131,21 +206,22 @@ def configuration(params, environ=None):
     opts = resolve_options(params, environ)
     cfg = k8s_client.Configuration()
     kubeconfig, context = opts['kubeconfig'], opts['context']
+    persist = bool(opts['persist_config'])
     try:
         if isinstance(kubeconfig, dict):
             k8s_config.load_kube_config_from_dict(kubeconfig, context=context, client_configuration=cfg,
-                                                  persist_config=False)
+                                                  persist_config=persist)
         elif kubeconfig:
             path = os.path.expanduser(str(kubeconfig))
             if not os.path.exists(path):
                 raise ProtectionError('kubeconfig %s does not exist' % path)
             k8s_config.load_kube_config(config_file=path, context=context, client_configuration=cfg,
-                                        persist_config=False)
+                                        persist_config=persist)
         elif not opts['host']:
             default = os.path.expanduser(environ.get('KUBECONFIG', '').split(os.pathsep)[0] or '~/.kube/config')
             if os.path.exists(default):
                 k8s_config.load_kube_config(config_file=default, context=context, client_configuration=cfg,
-                                            persist_config=False)
+                                            persist_config=persist)
             elif environ.get('KUBERNETES_SERVICE_HOST'):
                 k8s_config.load_incluster_config(client_configuration=cfg)
             else:
@@ -168,6 +244,10 @@ def configuration(params, environ=None):
                               ('k8s_client_key', 'key_file'), ('proxy', 'proxy'), ('no_proxy', 'no_proxy')):
         if opts[option]:
             setattr(cfg, attribute, opts[option])
+    if opts['proxy_headers']:
+        if not HAS_URLLIB3:
+            raise ProtectionError('proxy_headers needs the urllib3 Python library')
+        cfg.proxy_headers = urllib3.util.make_headers(**opts['proxy_headers'])
     return cfg
 
 
@@ -237,6 +317,8 @@ def api_client(params, environ=None):
     if cfg.retries is None and HAS_URLLIB3:
         cfg.retries = TimeoutIsFinal(total=urllib3.util.Retry.DEFAULT.total)
     client = k8s_client.ApiClient(cfg)
+    for name, value in impersonation_headers(resolve_options(params, environ)):
+        client.set_default_header(name, value)
     client.rest_client.request = with_default_timeout(client.rest_client.request, timeout)
     return client
 

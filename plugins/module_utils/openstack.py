@@ -10,6 +10,8 @@ single cloud in that file it is used, which is how AWX injects credentials.
 
 from __future__ import annotations
 
+import logging
+import os
 import traceback
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.lean_connection import (
@@ -71,6 +73,41 @@ def connection_arguments(params):
     return kwargs
 
 
+# Loggers of openstacksdk and keystoneauth (keystoneauth logs each request and answer at DEBUG under
+# ``keystoneauth.session``); ``sdk_log_path`` sends both to a file, as openstack.cloud's option does.
+SDK_LOGGERS = ('openstack', 'keystoneauth')
+SDK_LOG_FORMAT = '%(asctime)s %(levelname)s: %(name)s %(message)s'
+_sdk_log_handlers = {}
+
+
+def enable_sdk_logging(path, level='INFO'):
+    """Append the openstacksdk and keystoneauth logs at ``level`` (INFO or DEBUG) to the file ``path``.
+
+    A new file is created with mode 0600 (an existing one keeps its mode). keystoneauth never logs the
+    authentication request (password, application credential secret) and logs tokens in headers as their
+    SHA-256 hash; the bodies of other requests and answers are logged as sent. Called again with the same
+    path (several connections in one process), the handler is reused, not added twice.
+    """
+    if not path:
+        return None
+    path = os.path.abspath(os.path.expanduser(path))
+    numeric = logging.DEBUG if str(level).upper() == 'DEBUG' else logging.INFO
+    handler = _sdk_log_handlers.get(path)
+    if handler is None:
+        # Create it private before logging opens it: the log names users, projects and URLs.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        handler = logging.FileHandler(path, mode='a', encoding='utf-8')
+        handler.setFormatter(logging.Formatter(SDK_LOG_FORMAT))
+        _sdk_log_handlers[path] = handler
+    handler.setLevel(numeric)
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(numeric)
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
+    return handler
+
+
 def connect(params):
     """An authenticated-on-demand openstacksdk connection for the module options.
 
@@ -80,6 +117,8 @@ def connect(params):
     """
     if not HAS_OPENSTACKSDK:
         raise ImportError('openstacksdk is required')
+    if params.get('sdk_log_path'):
+        enable_sdk_logging(params['sdk_log_path'], params.get('sdk_log_level') or 'INFO')
     # Imported here, not at the top: a task refused by the input checks never pays for it (~0.3 s).
     import openstack.config  # pylint: disable=import-outside-toplevel
     region = openstack.config.get_cloud_region(app_name=APP_NAME, app_version=APP_VERSION, load_yaml_config=True,

@@ -84,43 +84,93 @@ checkpoints:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: 3f2b8c1e-5d6a-4b7c-8e9f-0a1b2c3d4e5f
+      status: available
+      plugin: k8s_pod
+      protection: {name: nightly, description: null, backup_mode: snapshot}
+      resource: {type: "OS::Kubernetes::Pod", id: 6c1d0a4e-7b2f-4e8a-9c3d-1f2e3a4b5c6d, name: postgres-0,
+                 namespace: shop, key: shop/postgres-0}
+      resources: [{type: pod, name: shop/postgres-0}, {type: volume, name: 2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b}]
+      extra: {volumes: {2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b: {pv: pv-data, pvc: data, source: csi, mode: snapshot,
+                                                               snapshot_id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d}}}
+      created_at: "2026-12-01T02:00:03.123456Z"
+      updated_at: "2026-12-01T02:00:41.654321Z"
+      error: null
   contains:
     id:
       description: Checkpoint id.
       type: str
+      sample: 3f2b8c1e-5d6a-4b7c-8e9f-0a1b2c3d4e5f
     status:
       description: C(protecting), C(available), C(error) or C(deleting).
       type: str
+      sample: available
     plugin:
       description: Protection plugin, for example C(k8s_pod).
       type: str
+      sample: k8s_pod
     protection:
       description: C(name), C(description) and plugin options.
       type: dict
+      sample: {name: nightly, description: Nightly backup of the shop database, backup_mode: snapshot}
     resource:
       description: The protected resource (C(type), C(id), C(name), C(namespace), C(key)).
       type: dict
+      sample: {type: "OS::Kubernetes::Pod", id: 6c1d0a4e-7b2f-4e8a-9c3d-1f2e3a4b5c6d, name: postgres-0,
+               namespace: shop, key: shop/postgres-0}
     resources:
       description: The saved resources (C(type), C(name)).
       type: list
       elements: dict
+      sample: [{type: pod, name: shop/postgres-0}, {type: persistentvolumeclaim, name: shop/data},
+               {type: persistentvolume, name: pv-data}, {type: volume, name: 2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b}]
     created_at:
       description: Creation time (UTC).
       type: str
+      sample: "2026-12-01T02:00:03.123456Z"
     updated_at:
       description: Last change (UTC).
       type: str
+      sample: "2026-12-01T02:00:41.654321Z"
     error:
       description: Why the checkpoint is in C(error).
       type: str
+      sample: null
 checkpoint:
   description: With O(checkpoint_id) - that checkpoint, plus C(resource_data) ({type - {name - metadata}}).
   returned: when O(checkpoint_id) is set
   type: dict
+  sample:
+    id: 3f2b8c1e-5d6a-4b7c-8e9f-0a1b2c3d4e5f
+    status: available
+    plugin: k8s_pod
+    protection: {name: nightly, description: null, backup_mode: snapshot}
+    resource: {type: "OS::Kubernetes::Pod", id: 6c1d0a4e-7b2f-4e8a-9c3d-1f2e3a4b5c6d, name: postgres-0,
+               namespace: shop, key: shop/postgres-0}
+    resources: [{type: pod, name: shop/postgres-0}, {type: volume, name: 2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b}]
+    extra:
+      volumes:
+        2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b: {pv: pv-data, pvc: data, source: csi, size: 10, mode: snapshot,
+                                               snapshot_id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d}
+    created_at: "2026-12-01T02:00:03.123456Z"
+    updated_at: "2026-12-01T02:00:41.654321Z"
+    error: null
+    resource_data:
+      pod: {shop/postgres-0: {apiVersion: v1, kind: Pod, metadata: {name: postgres-0, namespace: shop}}}
+      volume: {2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b: {pv: pv-data, pvc: data, mode: snapshot,
+                                                     snapshot_id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d}}
 bank:
   description: Where the bank is.
   returned: always
   type: str
+  sample: local bank /var/lib/dataprotection/bank
+elapsed:
+  description:
+    - Seconds the task took, from the start of the module to its result. Also returned when the task fails.
+  returned: always
+  type: float
+  sample: 42.137
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec

@@ -216,38 +216,81 @@ snapshot:
     C(status=(would be created)). C(null) after O(state=absent).
   returned: single volume
   type: dict
+  sample:
+    id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d
+    name: nightly-20261201T020000000000Z
+    status: available
+    volume_id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa
+    size: 10
+    description: null
+    created_at: "2026-12-01T02:00:00.000000"
+    metadata: {dataprotection_managed: "true", dataprotection_protection: nightly}
   contains:
     id:
       description: Snapshot id.
       type: str
+      sample: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d
     name:
       description: Snapshot name.
       type: str
+      sample: nightly-20261201T020000000000Z
     status:
       description: Cinder status.
       type: str
+      sample: available
     volume_id:
       description: The protected volume.
       type: str
+      sample: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa
     size:
       description: Size in GiB.
       type: int
+      sample: 10
+    description:
+      description: Snapshot description.
+      type: str
+      sample: Nightly snapshot of db-data
     created_at:
       description: Creation time.
       type: str
+      sample: "2026-12-01T02:00:00.000000"
     metadata:
       description: Snapshot metadata.
       type: dict
+      sample: {dataprotection_managed: "true", dataprotection_protection: nightly}
 volume:
   description: The protected volume (id, name, status, size, availability_zone, volume_type, metadata, attachments).
   returned: single volume
   type: dict
+  sample:
+    id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa
+    name: db-data
+    status: in-use
+    size: 10
+    availability_zone: nova
+    volume_type: __DEFAULT__
+    snapshot_id: null
+    description: PostgreSQL data
+    metadata: {app: shop}
+    attachments: ["8e7d6c5b-4a39-4281-b7c6-d5e4f3a2b1c0"]
 snapshots:
   description: Bulk mode - one entry per volume with C(volume_ref), C(volume), C(snapshot), C(changed), C(failed),
     C(msg) (when failed), C(deleted).
   returned: bulk
   type: list
   elements: dict
+  sample:
+    - volume_ref: db-data
+      volume: {id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa, name: db-data, status: in-use, size: 10}
+      snapshot: {id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d, name: nightly, status: available,
+                 volume_id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa, size: 10}
+      changed: true
+      failed: false
+      deleted: []
+    - volume_ref: gone-volume
+      changed: false
+      failed: true
+      msg: "volume gone-volume: not found"
 foreign_snapshots:
   description: Ids of snapshots named O(snapshot_name) on the volume that this collection did not create; never
     touched (see O(adopt)).
@@ -273,19 +316,38 @@ deleted:
   returned: always
   type: list
   elements: str
+  sample: ["4c3b2a19-0f8e-4d7c-b6a5-948372615a0b"]
 rotation_skipped:
   description: With O(retain) - true when O(min_age) skipped the new snapshot (not named C(skipped), which Ansible reads as a skipped task).
   returned: when O(retain) is set
   type: bool
+  sample: false
 restored:
   description: The volume restored from the snapshot.
   returned: O(state=restored)
   type: dict
+  sample:
+    id: 7d3c1b2e-2222-4f5a-8e6d-2a1b3c4d5e6f
+    name: db-data-restored
+    status: available
+    size: 10
+    availability_zone: nova
+    volume_type: __DEFAULT__
+    snapshot_id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d
+    description: null
+    metadata: {dataprotection_managed: "true", dataprotection_restored_from: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d}
+    attachments: []
 resource_map:
   description: Original volume id -> restored volume id (C(null) in check mode before creation).
   returned: O(state=restored)
   type: dict
   sample: {"1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa": "7d3c1b2e-2222-4f5a-8e6d-2a1b3c4d5e6f"}
+elapsed:
+  description:
+    - Seconds the task took, from the start of the module to its result. Also returned when the task fails.
+  returned: always
+  type: float
+  sample: 42.137
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (

@@ -140,48 +140,72 @@ client:
   description: The registration after the task (C(null) after O(state=absent)). In check mode, the planned one.
   returned: always
   type: dict
+  sample:
+    client_id: central-scheduler-01
+    hostname: backup01.example.net
+    is_central: true
+    description: Central scheduler of the backup network
+    uuid: 0d5c3b8e-9f1a-4c2d-8e7f-6a5b4c3d2e1f
+    project_id: 4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b
+    user_id: 9a8b7c6d5e4f4a3b2c1d0e9f8a7b6c5d
+    supported_actions: [admin, backup, restore]
+    supported_modes: [cindernative]
+    supported_storages: [swift]
+    supported_engines: [tar]
   contains:
     client_id:
       description: Client id.
       type: str
+      sample: central-scheduler-01
     hostname:
       description: Hostname.
       type: str
+      sample: backup01.example.net
     is_central:
       description: Whether freezer-api treats the client as central (creates trusts for its jobs).
       type: bool
+      sample: true
     supported_actions:
       description: Actions.
       type: list
       elements: str
+      sample: [admin, backup, restore]
     supported_modes:
       description: Modes.
       type: list
       elements: str
+      sample: [cindernative]
     supported_storages:
       description: Storages.
       type: list
       elements: str
+      sample: [swift]
     supported_engines:
       description: Engines.
       type: list
       elements: str
+      sample: [tar]
     project_id:
       description: Project that owns the registration.
       type: str
+      sample: 4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b
     user_id:
       description: User that registered it.
       type: str
+      sample: 9a8b7c6d5e4f4a3b2c1d0e9f8a7b6c5d
     uuid:
       description: freezer-api's id of the registration.
       type: str
+      sample: 0d5c3b8e-9f1a-4c2d-8e7f-6a5b4c3d2e1f
     description:
       description: Description.
       type: str
+      sample: Central scheduler of the backup network
 action:
   description: What happened - C(created), C(recreated) (drift repaired), C(deleted) or C(unchanged).
   returned: always
   type: str
+  sample: unchanged
 drift:
   description: Why the existing registration was replaced (empty when it was not).
   returned: always
@@ -194,53 +218,94 @@ jobs:
   returned: when O(report_jobs=true) and the client exists or is planned
   type: list
   elements: dict
+  sample:
+    - job_id: 6f5e4d3c2b1a40998877665544332211
+      project_id: 4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b
+      user_id: 1c2d3e4f5a6b4c7d8e9f0a1b2c3d4e5f
+      description: "nightly (volume 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa)"
+      status: scheduled
+      result: success
+      has_trust: true
+      trustor_user_id: 1c2d3e4f5a6b4c7d8e9f0a1b2c3d4e5f
+      served: true
+      reasons: []
+    - job_id: 0a9b8c7d6e5f40312233445566778899
+      project_id: 4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b
+      user_id: 1c2d3e4f5a6b4c7d8e9f0a1b2c3d4e5f
+      description: weekly
+      status: scheduled
+      result: ''
+      has_trust: false
+      trustor_user_id: null
+      served: false
+      reasons: ["no user_credentials.trust_id: the central scheduler skips it (create the job by POSTing to the jobs
+                 collection for this central client so freezer-api creates the trust)"]
   contains:
     job_id:
       description: Job id.
       type: str
+      sample: 6f5e4d3c2b1a40998877665544332211
     project_id:
       description: Project of the job.
       type: str
+      sample: 4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b
     user_id:
       description: Owner of the job (the trustor).
       type: str
+      sample: 1c2d3e4f5a6b4c7d8e9f0a1b2c3d4e5f
     description:
       description: Job description.
       type: str
+      sample: nightly
     status:
       description: C(job_schedule.status).
       type: str
+      sample: scheduled
     result:
       description: C(job_schedule.result).
       type: str
+      sample: success
     has_trust:
       description: Whether freezer-api stored a trust for the job (the trust id itself is never returned).
       type: bool
+      sample: true
     trustor_user_id:
       description: The user who delegated the trust.
       type: str
+      sample: 1c2d3e4f5a6b4c7d8e9f0a1b2c3d4e5f
     served:
       description: Whether the central scheduler will run the job.
       type: bool
+      sample: true
     reasons:
       description: Why it will not (no trust, a capability the client lacks, completed or removed).
       type: list
       elements: str
+      sample: []
 untrusted_jobs:
   description: Ids of the jobs without a trust, which the central scheduler skips.
   returned: when O(report_jobs=true) and the client exists or is planned
   type: list
   elements: str
+  sample: ["0a9b8c7d6e5f40312233445566778899"]
 unserved_jobs:
   description: Ids of all the jobs the scheduler will not run (see C(jobs[].reasons)).
   returned: when O(report_jobs=true) and the client exists or is planned
   type: list
   elements: str
+  sample: ["0a9b8c7d6e5f40312233445566778899"]
 projects:
   description: Projects with at least one job the scheduler serves.
   returned: when O(report_jobs=true) and the client exists or is planned
   type: list
   elements: str
+  sample: ["4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b"]
+elapsed:
+  description:
+    - Seconds the task took, from the start of the module to its result. Also returned when the task fails.
+  returned: always
+  type: float
+  sample: 42.137
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result

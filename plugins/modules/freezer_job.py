@@ -265,51 +265,126 @@ job:
     - C(null) after O(state=absent) and for image and network resources.
   returned: always
   type: dict
+  sample:
+    job_id: 6f5e4d3c2b1a40998877665544332211
+    client_id: central-scheduler-01
+    description: "nightly (volume 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa)"
+    project_id: 4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b
+    user_id: 1c2d3e4f5a6b4c7d8e9f0a1b2c3d4e5f
+    job_schedule: {schedule_interval: 1 days, status: scheduled, event: start, result: success}
+    job_actions:
+      - freezer_action: {action: backup, backup_name: nightly, mode: cindernative,
+                         cindernative_vol_id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa}
+        max_retries: 0
+        max_retries_interval: 10
+        mandatory: false
+    user_credentials: {trust_id: "********", trustor_user_id: "********"}
 resource:
   description: The protected resource (C(type), C(id), and per type C(volume), C(boot), C(boot_volume),
     C(image_id), C(networks), C(servers), C(volumes)).
   returned: always
   type: dict
+  sample:
+    type: volume
+    id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa
+    name: db-data
+    volume: {id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa, name: db-data, status: in-use, size: 10,
+             availability_zone: nova, bootable: false,
+             attachments: [{server_id: 8e7d6c5b-4a39-4281-b7c6-d5e4f3a2b1c0, device: /dev/vdb}]}
 backups:
   description: Freezer backup records produced by a one-shot backup (C(backup_id), C(status), C(backup_metadata)).
   returned: O(operation=backup)
   type: list
   elements: dict
+  sample:
+    - backup_id: 8c7b6a5948374625a1b2c3d4e5f6a7b8_0
+      status: completed
+      backup_metadata: {action: backup, backup_name: nightly, mode: cindernative,
+                        cindernative_vol_id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa, time_stamp: 1796090400}
 cinder_backups:
   description: The Cinder backups a one-shot C(cindernative) backup created, after Cinder finished them.
   returned: O(operation=backup)
   type: list
   elements: dict
+  sample:
+    - id: c4d5e6f7-0811-4a2b-9c3d-4e5f6a7b8c9d
+      name: nightly
+      status: available
+      volume_id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa
+      size: 10
+      created_at: "2026-12-01T02:00:05.000000"
+      is_incremental: false
+      metadata: {}
 deleted_backups:
   description: Ids of Cinder backups an admin operation removed.
   returned: O(operation=admin)
   type: list
   elements: str
+  sample: ["c4d5e6f7-0811-4a2b-9c3d-4e5f6a7b8c9d"]
 restored:
   description: The volumes a C(cindernative) restore wrote into, after Cinder finished.
   returned: O(operation=restore)
   type: list
   elements: dict
+  sample:
+    - id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa
+      name: db-data
+      status: available
+      size: 10
+      availability_zone: nova
+      bootable: false
+      attachments: []
 removed:
   description: Ids of the jobs (and their actions) removed.
   returned: O(state=absent) and one-shot operations
   type: list
   elements: str
+  sample: ["6f5e4d3c2b1a40998877665544332211"]
 events:
   description: Job events sent (C(start), C(stop)).
   returned: managed jobs
   type: list
   elements: str
+  sample: [start]
 updated:
   description: Fields of an existing job that were updated (C(description), C(client_id), C(job_schedule),
     C(job_actions)).
   returned: managed jobs
   type: list
   elements: str
+  sample: [job_schedule]
 msg:
   description: Why nothing was done (image and network resources).
   returned: when nothing is backed up
   type: str
+  sample: "network resources are not backed up on their own: protect the servers that use them (a server backup records its image and networks)"
+elapsed:
+  description:
+    - Seconds the task took, from the start of the module to its result. Also returned when the task fails.
+  returned: always
+  type: float
+  sample: 42.137
+timings:
+  description:
+    - Seconds of each step, in the order the steps ended, to show where a long task spent its time (AWX job
+      output). Also returned when the task fails; the step that failed is then followed by C(clean up).
+    - Steps - C(create job), C(start job), C(wait for scheduler pickup), C(wait for job result),
+      C(verify in Cinder), C(remove job). Empty in check mode; only the first two with O(wait=false).
+  returned: when O(operation) is set
+  type: list
+  elements: dict
+  contains:
+    step:
+      description: What the step did.
+      returned: always
+      type: str
+      sample: snapshot volume 0b6b6a8e-2f4a-4c1e-9d61-1f3f4f1c2a10
+    seconds:
+      description: How long it took, in seconds.
+      returned: always
+      type: float
+      sample: 12.408
+  sample: [{step: create checkpoint, seconds: 0.012}, {step: snapshot volume 0b6b6a8e-2f4a-4c1e-9d61-1f3f4f1c2a10, seconds: 12.408}]
 '''
 
 import datetime
@@ -501,6 +576,7 @@ class FreezerJobModule(ProtectionModule):
         if p['resource_type'] == 'project' and not resource_id:
             resource_id = self.conn.current_project_id
         if p['operation']:
+            self.report_timings(driver.timings)
             result = driver.run_operation(p['resource_type'], resource_id, p['backup_name'], p['operation'], options,
                                           dry_run=self.check_mode)
         elif state == 'absent':

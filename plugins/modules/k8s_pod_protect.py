@@ -33,6 +33,7 @@ author:
 extends_documentation_fragment:
   - dataprotection.openstack.openstack
   - dataprotection.openstack.kubernetes
+  - dataprotection.openstack.kubernetes.tls
   - dataprotection.openstack.bank
   - dataprotection.openstack.wait
 attributes:
@@ -192,37 +193,75 @@ checkpoint:
     - In check mode a planned one has C(id=null) and C(status=(would be created)).
   returned: always
   type: dict
+  sample:
+    id: 3f2b8c1e-5d6a-4b7c-8e9f-0a1b2c3d4e5f
+    status: available
+    plugin: k8s_pod
+    created_at: "2026-12-01T02:00:03.123456Z"
+    updated_at: "2026-12-01T02:00:41.654321Z"
+    protection: {name: nightly, description: null, backup_mode: snapshot}
+    resource: {type: "OS::Kubernetes::Pod", id: 6c1d0a4e-7b2f-4e8a-9c3d-1f2e3a4b5c6d, name: postgres-0,
+               namespace: shop, key: shop/postgres-0}
+    resources: [{type: pod, name: shop/postgres-0}, {type: persistentvolumeclaim, name: shop/data},
+                {type: persistentvolume, name: pv-data}, {type: volume, name: 2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b}]
+    extra:
+      volumes:
+        2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b: {pv: pv-data, pvc: data, source: csi, size: 10, mode: snapshot,
+                                               snapshot_id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d}
+    error: null
+    bank: local bank /var/lib/dataprotection/bank
   contains:
     id:
       description: Checkpoint id.
       type: str
+      sample: 3f2b8c1e-5d6a-4b7c-8e9f-0a1b2c3d4e5f
     status:
       description: C(protecting), C(available), C(error) or C(deleting).
       type: str
+      sample: available
     created_at:
       description: Creation time (UTC).
       type: str
+      sample: "2026-12-01T02:00:03.123456Z"
     protection:
       description: C(name), C(description), C(backup_mode).
       type: dict
+      sample: {name: nightly, description: Nightly backup of the shop database, backup_mode: snapshot}
     resource:
       description: The pod - C(type), C(id) (uid), C(name), C(namespace), C(key).
       type: dict
+      sample: {type: "OS::Kubernetes::Pod", id: 6c1d0a4e-7b2f-4e8a-9c3d-1f2e3a4b5c6d, name: postgres-0,
+               namespace: shop, key: shop/postgres-0}
     resources:
       description: The saved resources (C(type) and C(name) of each pod, PVC, PV and volume record).
       type: list
       elements: dict
+      sample: [{type: pod, name: shop/postgres-0}, {type: persistentvolumeclaim, name: shop/data},
+               {type: persistentvolume, name: pv-data}, {type: volume, name: 2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b}]
     extra:
       description: C(volumes) - per Cinder volume id its C(pv), C(pvc), C(source) (C(in-tree) or C(csi)),
         C(mode), C(snapshot_id) or C(backup_id).
       type: dict
+      sample:
+        volumes:
+          2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b: {pv: pv-data, pvc: data, source: csi, size: 10, mode: snapshot,
+                                                 snapshot_id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d}
     bank:
       description: Where the checkpoint is kept.
       type: str
+      sample: local bank /var/lib/dataprotection/bank
 restored:
   description: The restored pod (namespace, name, uid, phase, node, labels, annotations).
   returned: O(state=restored)
   type: dict
+  sample:
+    namespace: shop-restore
+    name: postgres-0
+    uid: a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d
+    phase: Running
+    node: worker-2
+    labels: {app: postgres}
+    annotations: {}
 resource_map:
   description:
     - Original -> new, for C(volumes) (Cinder ids), C(persistentvolumes), C(persistentvolumeclaims) and C(pods)
@@ -239,16 +278,54 @@ created:
     C(pod)); on failure what was removed or kept.
   returned: O(state=restored) when something was created
   type: dict
+  sample:
+    namespace: shop-restore
+    volumes: ["9a1c0b2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"]
+    persistentvolumes: [pv-data-9a1c0b2d]
+    persistentvolumeclaims: [data]
+    pod: postgres-0
 deleted:
   description: Ids of the checkpoints removed.
   returned: always
   type: list
   elements: str
+  sample: ["3f2b8c1e-5d6a-4b7c-8e9f-0a1b2c3d4e5f"]
 replaced:
   description: Ids of unfinished or failed checkpoints of the protection that a new protection replaced.
   returned: O(state=present)
   type: list
   elements: str
+  sample: []
+elapsed:
+  description:
+    - Seconds the task took, from the start of the module to its result. Also returned when the task fails.
+  returned: always
+  type: float
+  sample: 42.137
+timings:
+  description:
+    - Seconds of each step, in the order the steps ended, to show where a long task spent its time (AWX job
+      output). Also returned when the task fails; the step that failed is then followed by C(clean up).
+    - Steps - C(create checkpoint), C(save manifests), C(snapshot volume <id>) or C(backup volume <id>),
+      C(save volume <id>), C(mark checkpoint available); on restore C(restore volume <id>),
+      C(create persistentvolume <pv>), C(create persistentvolumeclaim <ns>/<claim>), C(create pod <ns>/<pod>),
+      C(wait for claims Bound), C(wait for pod Running). Empty for O(state=absent), check mode and when nothing
+      had to be done.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    step:
+      description: What the step did.
+      returned: always
+      type: str
+      sample: snapshot volume 0b6b6a8e-2f4a-4c1e-9d61-1f3f4f1c2a10
+    seconds:
+      description: How long it took, in seconds.
+      returned: always
+      type: float
+      sample: 12.408
+  sample: [{step: create checkpoint, seconds: 0.012}, {step: snapshot volume 0b6b6a8e-2f4a-4c1e-9d61-1f3f4f1c2a10, seconds: 12.408}]
 '''
 
 import re
@@ -337,6 +414,7 @@ class K8sPodProtectModule(ProtectionModule):
     def run(self):
         p = self.params
         driver = K8sPodDriver(self.conn, kube_client(self), bank(self), **self.wait_options())
+        self.report_timings(driver.timings)
         source = (p['namespace'], p['pod'])
         options = dict((k, p[k]) for k in ('description', 'backup_mode', 'force', 'restore_name', 'restore_namespace',
                                            'restore_description', 'on_collision', 'keep_on_failure',

@@ -20,6 +20,7 @@ author:
   - dataprotection.openstack contributors (@dataprotection)
 extends_documentation_fragment:
   - dataprotection.openstack.kubernetes
+  - dataprotection.openstack.kubernetes.tls_plain_names
   - dataprotection.openstack.kubernetes.api_timeout
 attributes:
   check_mode:
@@ -66,34 +67,69 @@ pods:
   returned: always
   type: list
   elements: dict
+  sample:
+    - namespace: shop
+      name: postgres-0
+      uid: 6c1d0a4e-7b2f-4e8a-9c3d-1f2e3a4b5c6d
+      phase: Running
+      node: worker-1
+      labels: {app: postgres}
+      annotations: {}
+      protectable: true
+      problems: []
+      volumes: [{volume: data, pvc: data, pvc_phase: Bound, pv: pv-data, source: csi,
+                 cinder_volume_id: 2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b, problem: null}]
   contains:
     namespace:
       description: Namespace.
       type: str
+      sample: shop
     name:
       description: Pod name.
       type: str
+      sample: postgres-0
     uid:
       description: Pod uid.
       type: str
+      sample: 6c1d0a4e-7b2f-4e8a-9c3d-1f2e3a4b5c6d
     phase:
       description: Pod phase.
       type: str
+      sample: Running
     node:
       description: Node the pod runs on.
       type: str
+      sample: worker-1
+    labels:
+      description: Pod labels.
+      type: dict
+      sample: {app: postgres}
+    annotations:
+      description: Pod annotations.
+      type: dict
+      sample: {}
     protectable:
       description: Whether every volume of the pod can be protected.
       type: bool
+      sample: true
     problems:
       description: Why not, one message per volume.
       type: list
       elements: str
+      sample: []
     volumes:
       description: Per PVC-backed volume - C(volume) (name in the pod), C(pvc), C(pvc_phase), C(pv), C(source)
         (C(in-tree), C(csi) or the PV's other source), C(cinder_volume_id), C(problem).
       type: list
       elements: dict
+      sample: [{volume: data, pvc: data, pvc_phase: Bound, pv: pv-data, source: csi,
+                cinder_volume_id: 2f6e4b1a-3c5d-4e7f-8a9b-0c1d2e3f4a5b, problem: null}]
+elapsed:
+  description:
+    - Seconds the task took, from the start of the module to its result. Also returned when the task fails.
+  returned: always
+  type: float
+  sample: 42.137
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
@@ -106,7 +142,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
 
 
 def _spec():
-    spec = kubernetes_argument_spec()
+    spec = kubernetes_argument_spec(plain_tls_names=True)
     spec.update(kubernetes_timeout_argument_spec())
     spec.update(namespace=dict(type='str'), pod=dict(type='str'))
     return spec

@@ -222,39 +222,90 @@ share_snapshot:
     C(status=(would be created)). C(null) after O(state=absent).
   returned: single share
   type: dict
+  sample:
+    id: 9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4
+    name: nightly-20261201T020000000000Z
+    status: available
+    share_id: 2a3b4c5d-6e7f-4809-9a1b-2c3d4e5f6a7b
+    size: 5
+    share_proto: NFS
+    description: null
+    created_at: "2026-12-01T02:00:00.000000"
+    metadata: {dataprotection_managed: "true", dataprotection_protection: nightly}
   contains:
     id:
       description: Share snapshot id.
       type: str
+      sample: 9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4
     name:
       description: Share snapshot name.
       type: str
+      sample: nightly-20261201T020000000000Z
     status:
       description: Manila status.
       type: str
+      sample: available
     share_id:
       description: The protected share.
       type: str
+      sample: 2a3b4c5d-6e7f-4809-9a1b-2c3d4e5f6a7b
     size:
       description: Size in GiB.
       type: int
+      sample: 5
+    share_proto:
+      description: Protocol of the share.
+      type: str
+      sample: NFS
+    description:
+      description: Share snapshot description.
+      type: str
+      sample: null
     created_at:
       description: Creation time.
       type: str
+      sample: "2026-12-01T02:00:00.000000"
     metadata:
       description: Snapshot metadata.
       type: dict
+      sample: {dataprotection_managed: "true", dataprotection_protection: nightly}
 share:
   description: The protected share (id, name, status, size, share_protocol, share_type, share_type_name,
     share_network_id, availability_zone, snapshot_id, description, metadata).
   returned: single share
   type: dict
+  sample:
+    id: 2a3b4c5d-6e7f-4809-9a1b-2c3d4e5f6a7b
+    name: shop-files
+    status: available
+    size: 5
+    share_protocol: NFS
+    share_type: 0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f
+    share_type_name: default
+    share_network_id: null
+    availability_zone: nova
+    snapshot_id: null
+    description: Uploaded product images
+    metadata: {app: shop}
 share_snapshots:
   description: Bulk mode - one entry per share with C(share_ref), C(share), C(share_snapshot), C(changed),
     C(failed), C(msg) (when failed), C(deleted).
   returned: bulk
   type: list
   elements: dict
+  sample:
+    - share_ref: shop-files
+      share: {id: 2a3b4c5d-6e7f-4809-9a1b-2c3d4e5f6a7b, name: shop-files, status: available, size: 5,
+              share_protocol: NFS}
+      share_snapshot: {id: 9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4, name: nightly, status: available,
+                       share_id: 2a3b4c5d-6e7f-4809-9a1b-2c3d4e5f6a7b, size: 5}
+      changed: true
+      failed: false
+      deleted: []
+    - share_ref: gone-share
+      changed: false
+      failed: true
+      msg: "share gone-share: not found"
 foreign_snapshots:
   description: Ids of share snapshots named O(snapshot_name) on the share that this collection did not create; never
     touched (see O(adopt)).
@@ -280,24 +331,46 @@ deleted:
   returned: always
   type: list
   elements: str
+  sample: ["3b2a1908-f7e6-4d5c-b4a3-92817f6e5d4c"]
 rotation_skipped:
   description: With O(retain) - true when O(min_age) skipped the new snapshot (not named C(skipped), which Ansible reads as a skipped task).
   returned: when O(retain) is set
   type: bool
+  sample: false
 restored:
   description: The share restored from the snapshot (the new share, or the reverted share itself).
   returned: O(state=restored)
   type: dict
+  sample:
+    id: 7d3c1b2e-2222-4f5a-8e6d-2a1b3c4d5e6f
+    name: shop-files-restored
+    status: available
+    size: 5
+    share_protocol: NFS
+    share_type: 0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f
+    share_type_name: default
+    share_network_id: null
+    availability_zone: nova
+    snapshot_id: 9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4
+    description: null
+    metadata: {dataprotection_managed: "true", dataprotection_restored_from: 9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4}
 reverted:
   description: With O(share_id) - true when this run reverted the share in place.
   returned: O(state=restored) with O(share_id)
   type: bool
+  sample: false
 resource_map:
   description: Original share id -> restored share id (the same id after an in-place revert; C(null) in check
     mode before creation).
   returned: O(state=restored)
   type: dict
   sample: {"1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa": "7d3c1b2e-2222-4f5a-8e6d-2a1b3c4d5e6f"}
+elapsed:
+  description:
+    - Seconds the task took, from the start of the module to its result. Also returned when the task fails.
+  returned: always
+  type: float
+  sample: 42.137
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.manila_share import ManilaShareDriver

@@ -104,6 +104,12 @@ skipped_services:
   type: list
   elements: str
   sample: []
+elapsed:
+  description:
+    - Seconds the task took, from the start of the module to its result. Also returned when the task fails.
+  returned: always
+  type: float
+  sample: 42.137
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection

@@ -48,6 +48,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
     CinderSnapshotDriver,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.timings import Timings
 from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter import NOT_FOUND
 
 RESOURCE_TYPES = ('project', 'server', 'volume', 'image', 'network')
@@ -270,6 +271,7 @@ class FreezerJobDriver(ProtectionDriver):
         self._api = api
         self._interface = interface
         self.clock = clock
+        self.timings = Timings(clock=clock)  # the steps of run_operation, for the module's ``timings``
 
     @property
     def api(self):
@@ -686,22 +688,29 @@ class FreezerJobDriver(ProtectionDriver):
         if dry_run:
             planned = job_view(dict(want, job_id='(would be created, run and removed)'))
             return Result(True, job=planned, resource=resource, backups=[], removed=[], before=None, after=planned)
+        step = self.timings.step
         before_backups = self._cinder_backups(actions)
         started = int(time.time())
-        job = self._created_job(self.api.create_job(want), client)
+        with step('create job'):
+            job = self._created_job(self.api.create_job(want), client)
         if not self.wait:
-            self.api.job_event(job['job_id'], 'start')
+            with step('start job'):
+                self.api.job_event(job['job_id'], 'start')
             return Result(True, job=job_view(self.api.get_job(job['job_id'])), resource=resource, backups=[],
                           removed=[], before=None, after=None)
         try:
-            self.api.job_event(job['job_id'], 'start')
+            with step('start job'):
+                self.api.job_event(job['job_id'], 'start')
             final = self._wait_job(job, client)
-            outcome = self._verify(operation, actions, before_backups, job)
+            with step('verify in Cinder'):
+                outcome = self._verify(operation, actions, before_backups, job)
         except ProtectionError as exc:
-            left = self._cleanup_failed(job, operation, actions, before_backups, name, started)
+            with step('clean up'):
+                left = self._cleanup_failed(job, operation, actions, before_backups, name, started)
             raise ProtectionError('%s; %s' % (exc.msg, left), job=job_view(getattr(exc, 'last', None) or job),
                                   resource=resource, **exc.result)
-        removed = self._remove_job(final)
+        with step('remove job'):
+            removed = self._remove_job(final)
         view = job_view(final)
         return Result(True, job=view, resource=resource, removed=[final['job_id']] + removed,
                       before=None, after=view, **outcome)
@@ -726,7 +735,9 @@ class FreezerJobDriver(ProtectionDriver):
         return 'freezer job %s (client %s)' % (job['job_id'], client.get('client_id'))
 
     def _wait_job(self, job, client):
+        """Wait for the job's result; timed as two steps, until a scheduler picked it up, then until it ended."""
         describe = self._describe_job(job, client)
+        start, picked = self.clock(), []
 
         def fetch():
             return self.api.get_job(job['job_id'])
@@ -736,6 +747,8 @@ class FreezerJobDriver(ProtectionDriver):
                 return 'fail', NOT_FOUND
             sched = current.get('job_schedule') or {}
             result, status = sched.get('result') or '', sched.get('status') or ''
+            if not picked and (status in PICKED_UP or result or sched.get('time_started', -1) not in (-1, None)):
+                picked.append(self.clock())
             label = 'status=%s result=%s' % (status or '""', result or '""')
             if result in JOB_OK and status not in ACTIVE:
                 return 'ok', label
@@ -761,6 +774,11 @@ class FreezerJobDriver(ProtectionDriver):
                              'further reason - the freezer-agent error is in the log of the scheduler of client %s'
                              % (describe, exc.status, 'aborted' if 'aborted' in str(exc.status) else 'failed',
                                 '; '.join(failed), client.get('client_id')), last=exc.last, status=exc.status)
+        finally:
+            end = self.clock()
+            self.timings.add('wait for scheduler pickup', (picked[0] if picked else end) - start)
+            if picked:
+                self.timings.add('wait for job result', end - picked[0])
 
     def _cinder_backups(self, actions):
         vol_ids = sorted(set(a['cindernative_vol_id'] for a in actions if a.get('cindernative_vol_id')))

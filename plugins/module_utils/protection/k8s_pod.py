@@ -38,6 +38,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.errors im
     WaitFailed,
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import ProtectionDriver, Result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.timings import Timings
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import restore_point as restore_points
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_backup import CinderBackupDriver
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
@@ -229,6 +230,7 @@ class K8sPodDriver(ProtectionDriver):
         cinder_wait = dict(wait, wait=True)
         self.snapshots = CinderSnapshotDriver(conn, **cinder_wait)
         self.backups = CinderBackupDriver(conn, **cinder_wait)
+        self.timings = Timings()  # the steps of protect and restore, for the module's ``timings``
 
     # -- protectables -----------------------------------------------------------
     def pod_volumes(self, pod):
@@ -342,32 +344,41 @@ class K8sPodDriver(ProtectionDriver):
                            extra=dict(volumes=volumes), bank=self.bank.location)
             return Result(True, checkpoint=planned, replaced=[c['id'] for c in existing], before=None, after=planned)
         replaced = []
-        for stale in existing:  # a checkpoint of an interrupted or failed run is replaced, never left behind
-            self._delete_checkpoint(stale)
-            replaced.append(stale['id'])
-        index = self.bank.create(PLUGIN, dict(name=name, description=options.get('description'), backup_mode=mode),
-                                 resource, extra=dict(volumes={}))
-        protection_name = 'dp-%s' % index['id']
-        for volume_id, record in volumes.items():
-            record.update(mode=mode, protection_name=protection_name)
-        # planned first: a run that dies half-way leaves a checkpoint whose deletion still finds everything
-        self.bank.update(index, extra=dict(volumes=volumes))
-        try:
-            self.bank.put_resource(index, 'pod', key, clean_manifest(pod, 'Pod'))
-            for entry in entries:
-                self.bank.put_resource(index, 'persistentvolumeclaim', pod_key(namespace, entry['pvc']),
-                                       clean_manifest(entry['pvc_obj'], 'PersistentVolumeClaim'))
-                self.bank.put_resource(index, 'persistentvolume', entry['pv'],
-                                       clean_manifest(entry['pv_obj'], 'PersistentVolume'))
-            self.bank.update(index)
+        step = self.timings.step
+        if existing:
+            with step('remove stale checkpoints'):
+                for stale in existing:  # a checkpoint of an interrupted or failed run is replaced, never left behind
+                    self._delete_checkpoint(stale)
+                    replaced.append(stale['id'])
+        with step('create checkpoint'):
+            index = self.bank.create(PLUGIN, dict(name=name, description=options.get('description'),
+                                                  backup_mode=mode), resource, extra=dict(volumes={}))
+            protection_name = 'dp-%s' % index['id']
             for volume_id, record in volumes.items():
-                record.update(self._protect_volume(volume_id, record, index, options))
-                self.bank.put_resource(index, 'volume', volume_id, record)
-                self.bank.update(index, extra=dict(volumes=volumes))
-            self.bank.update(index, status=AVAILABLE)
+                record.update(mode=mode, protection_name=protection_name)
+            # planned first: a run that dies half-way leaves a checkpoint whose deletion still finds everything
+            self.bank.update(index, extra=dict(volumes=volumes))
+        try:
+            with step('save manifests'):
+                self.bank.put_resource(index, 'pod', key, clean_manifest(pod, 'Pod'))
+                for entry in entries:
+                    self.bank.put_resource(index, 'persistentvolumeclaim', pod_key(namespace, entry['pvc']),
+                                           clean_manifest(entry['pvc_obj'], 'PersistentVolumeClaim'))
+                    self.bank.put_resource(index, 'persistentvolume', entry['pv'],
+                                           clean_manifest(entry['pv_obj'], 'PersistentVolume'))
+                self.bank.update(index)
+            for volume_id, record in volumes.items():
+                with step('%s volume %s' % (mode, volume_id)):
+                    record.update(self._protect_volume(volume_id, record, index, options))
+                with step('save volume %s' % volume_id):
+                    self.bank.put_resource(index, 'volume', volume_id, record)
+                    self.bank.update(index, extra=dict(volumes=volumes))
+            with step('mark checkpoint available'):
+                self.bank.update(index, status=AVAILABLE)
         except Exception as exc:  # pylint: disable=broad-except
             reason = self._reason(exc)
-            left = self._undo_protect(index, reason)
+            with step('clean up'):
+                left = self._undo_protect(index, reason)
             raise ProtectionError('protection %s of pod %s failed: %s; %s' % (name, key, reason, left),
                                   checkpoint=self._checkpoint_result(self.bank.get(index['id'])))
         checkpoint = self._checkpoint_result(index)
@@ -447,7 +458,8 @@ class K8sPodDriver(ProtectionDriver):
         if mine:
             pod = mine[0]
             if self.wait and not dry_run:
-                pod = self._wait_pod(pod['metadata']['namespace'], pod['metadata']['name'])
+                with self.timings.step('wait for pod Running'):
+                    pod = self._wait_pod(pod['metadata']['namespace'], pod['metadata']['name'])
             resource_map = self._live_map(pod)
             view = pod_view(pod)
             return Result(False, checkpoint=checkpoint, restored=view, resource_map=resource_map, before=view,
@@ -504,45 +516,54 @@ class K8sPodDriver(ProtectionDriver):
         created = dict(namespace=None, volumes=[], persistentvolumes=[], persistentvolumeclaims=[], pod=None)
         resource_map = dict(volumes={}, persistentvolumes={}, persistentvolumeclaims={}, pods={})
         pod = None
+        step = self.timings.step
         try:
             if plan['create_namespace']:
-                self.kube.create_namespace(dict(apiVersion='v1', kind='Namespace', metadata=dict(
-                    name=target_ns, labels={LABEL_CHECKPOINT: index['id']})))
+                with step('create namespace %s' % target_ns):
+                    self.kube.create_namespace(dict(apiVersion='v1', kind='Namespace', metadata=dict(
+                        name=target_ns, labels={LABEL_CHECKPOINT: index['id']})))
                 created['namespace'] = target_ns
             pv_names = {}
             for volume_id, record in sorted(volumes.items()):
                 claim = plan['claims'].get(record['pvc'], record['pvc'])
-                new_volume = self._restore_volume(volume_id, record, '%s-%s-%s' % (target_ns, claim, suffix),
-                                                  options, created)
+                with step('restore volume %s' % volume_id):
+                    new_volume = self._restore_volume(volume_id, record, '%s-%s-%s' % (target_ns, claim, suffix),
+                                                      options, created)
                 resource_map['volumes'][volume_id] = new_volume
                 pv_manifest = resources['persistentvolume'][record['pv']]
                 pv_name = '%s-%s' % (record['pv'][:240], new_volume[:8])
-                self.kube.create_pv(restored_pv(pv_manifest, pv_name, new_volume, target_ns, claim, index['id']))
+                with step('create persistentvolume %s' % pv_name):
+                    self.kube.create_pv(restored_pv(pv_manifest, pv_name, new_volume, target_ns, claim, index['id']))
                 created['persistentvolumes'].append(pv_name)
                 resource_map['persistentvolumes'][record['pv']] = pv_name
                 pv_names[record['pvc']] = pv_name
             for claim, new_claim in sorted(plan['claims'].items()):
                 pvc_manifest = resources['persistentvolumeclaim'][pod_key(namespace, claim)]
-                self.kube.create_pvc(target_ns, restored_pvc(pvc_manifest, new_claim, target_ns, pv_names[claim],
-                                                             index['id']))
+                with step('create persistentvolumeclaim %s' % pod_key(target_ns, new_claim)):
+                    self.kube.create_pvc(target_ns, restored_pvc(pvc_manifest, new_claim, target_ns, pv_names[claim],
+                                                                 index['id']))
                 created['persistentvolumeclaims'].append(new_claim)
                 resource_map['persistentvolumeclaims'][pod_key(namespace, claim)] = pod_key(target_ns, new_claim)
             body = restored_pod(manifest, plan['pod'], target_ns, plan['claims'], index['id'],
                                 options.get('restore_name') or index['resource']['name'],
                                 options.get('restore_description'))
-            pod = self.kube.create_pod(target_ns, body)
+            with step('create pod %s' % pod_key(target_ns, plan['pod'])):
+                pod = self.kube.create_pod(target_ns, body)
             created['pod'] = plan['pod']
             resource_map['pods'][index['resource']['key']] = pod_key(target_ns, plan['pod'])
             if self.wait:
-                for new_claim in created['persistentvolumeclaims']:
-                    self._wait_pvc(target_ns, new_claim)
-                pod = self._wait_pod(target_ns, plan['pod'])
+                with step('wait for claims Bound'):
+                    for new_claim in created['persistentvolumeclaims']:
+                        self._wait_pvc(target_ns, new_claim)
+                with step('wait for pod Running'):
+                    pod = self._wait_pod(target_ns, plan['pod'])
         except Exception as exc:  # pylint: disable=broad-except
             reason = self._reason(exc)
             if options.get('keep_on_failure'):
                 left = 'kept for inspection (keep_on_failure): %s' % self._describe_created(created)
             else:
-                left = self._undo_restore(target_ns, created)
+                with step('clean up'):
+                    left = self._undo_restore(target_ns, created)
             raise ProtectionError('restore of checkpoint %s of pod %s into namespace %s failed: %s; %s'
                                   % (index['id'], index['resource']['key'], target_ns, reason, left),
                                   checkpoint=checkpoint, resource_map=resource_map, created=created)

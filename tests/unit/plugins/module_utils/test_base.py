@@ -103,3 +103,38 @@ def test_secrets_not_in_output(capsys):
 def test_diff_result():
     assert diff_result({'changed': True}, {'a': 1}, None, True)['diff'] == {'before': {'a': 1}, 'after': {}}
     assert 'diff' not in diff_result({'changed': True}, {'a': 1}, None, False)
+
+
+# -- elapsed and timings ------------------------------------------------------------------------------------------
+class Timed(ProtectionModule):
+    argument_spec = dict(kind=dict(type='str', required=True))
+
+    def run(self):
+        from ansible_collections.dataprotection.openstack.plugins.module_utils.timings import Timings
+        timings = Timings()
+        self.report_timings(timings)
+        with timings.step('first'):
+            pass
+        if self.params['kind'] == 'fail':
+            raise ProtectionError('second step failed')
+        return diff_result(dict(changed=True), {'a': 1}, {'a': 2}, True)
+
+
+def test_elapsed_in_every_result(capsys):
+    out = run_module(Echo, {'name': 'n'}, capsys)
+    assert isinstance(out['elapsed'], float) and 0 <= out['elapsed'] < 60
+    assert 'timings' not in out
+    for kind in ('expected', 'sdk', 'other'):
+        out = run_module(Fails, {'kind': kind}, capsys)
+        assert out['failed'] is True and isinstance(out['elapsed'], float)
+    out = run_module(Echo, {}, capsys)  # argument validation failed
+    assert out['failed'] is True and isinstance(out['elapsed'], float)
+
+
+def test_timings_in_success_and_failure_and_not_in_diff(capsys):
+    out = run_module(Timed, {'kind': 'ok', '_ansible_diff': True}, capsys)
+    assert [t['step'] for t in out['timings']] == ['first'] and isinstance(out['timings'][0]['seconds'], float)
+    assert out['diff'] == {'before': {'a': 1}, 'after': {'a': 2}}
+    out = run_module(Timed, {'kind': 'fail'}, capsys)
+    assert out['failed'] is True and [t['step'] for t in out['timings']] == ['first']
+    assert isinstance(out['elapsed'], float)

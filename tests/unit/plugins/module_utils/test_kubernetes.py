@@ -78,3 +78,102 @@ def test_describe_error_uses_the_status_body():
     assert k8s.describe_error(exc, 'create pod ns/x') == \
         'create pod ns/x: Kubernetes API answered 409 AlreadyExists: pods "x" already exists'
     assert 'cannot reach the Kubernetes API' in k8s.describe_error(ConnectionRefusedError('refused'))
+
+
+# -- kubernetes.core options: plain TLS names, impersonation, proxy_headers, persist_config --------------------------
+def test_plain_tls_names_only_in_kubernetes_only_modules():
+    plain = k8s.kubernetes_argument_spec(plain_tls_names=True)
+    for option, name in (('k8s_validate_certs', 'validate_certs'), ('k8s_ca_cert', 'ca_cert'),
+                         ('k8s_client_cert', 'client_cert'), ('k8s_client_key', 'client_key')):
+        assert name in plain[option]['aliases'] and name not in k8s.kubernetes_argument_spec()[option]['aliases']
+    from ansible_collections.dataprotection.openstack.plugins.modules.k8s_pod_protectable_info import (
+        K8sPodProtectableInfoModule,
+    )
+    from ansible_collections.dataprotection.openstack.plugins.modules.k8s_pod_protect import K8sPodProtectModule
+    assert 'validate_certs' in K8sPodProtectableInfoModule.argument_spec['k8s_validate_certs']['aliases']
+    assert 'validate_certs' not in K8sPodProtectModule.argument_spec['k8s_validate_certs']['aliases']
+
+
+def test_new_options_follow_kubernetes_core():
+    spec = k8s.kubernetes_argument_spec()
+    assert spec['impersonate_user'] == dict(type='str')
+    assert spec['impersonate_groups'] == dict(type='list', elements='str')
+    assert spec['persist_config'] == dict(type='bool')
+    assert set(spec['proxy_headers']['options']) == {'basic_auth', 'proxy_basic_auth', 'user_agent'}
+    assert spec['proxy_headers']['options']['basic_auth']['no_log']
+    assert spec['proxy_headers']['options']['proxy_basic_auth']['no_log']
+
+
+def test_proxy_headers_option_and_environment():
+    cfg = k8s.configuration(params(kubeconfig=KUBECONFIG, proxy='http://proxy:3128', proxy_headers=dict(
+        proxy_basic_auth='me:pw', basic_auth=None, user_agent='agent/1')), environ={})
+    assert cfg.proxy_headers == {'proxy-authorization': 'Basic bWU6cHc=', 'user-agent': 'agent/1'}
+    env = {'K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH': 'a:b', 'K8S_AUTH_PROXY_HEADERS_USER_AGENT': 'env-agent'}
+    cfg = k8s.configuration(params(kubeconfig=KUBECONFIG), environ=env)
+    assert cfg.proxy_headers == {'proxy-authorization': 'Basic YTpi', 'user-agent': 'env-agent'}
+    assert k8s.configuration(params(kubeconfig=KUBECONFIG), environ={}).proxy_headers is None
+
+
+def test_persist_config_is_passed_to_the_loader(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(k8s.k8s_config, 'load_kube_config', lambda **kwargs: calls.append(kwargs['persist_config']))
+    monkeypatch.setattr(k8s.k8s_config, 'load_kube_config_from_dict',
+                        lambda *args, **kwargs: calls.append(kwargs['persist_config']))
+    path = tmp_path / 'kc'
+    path.write_text(json.dumps(KUBECONFIG))
+    k8s.configuration(params(kubeconfig=str(path)), environ={})
+    k8s.configuration(params(kubeconfig=str(path), persist_config=True), environ={})
+    k8s.configuration(params(kubeconfig=KUBECONFIG), environ={'K8S_AUTH_PERSIST_CONFIG': 'true'})
+    k8s.configuration(params(), environ={'KUBECONFIG': str(path), 'K8S_AUTH_PERSIST_CONFIG': 'no'})
+    assert calls == [False, True, True, False]
+
+
+def test_impersonation_headers_option_and_environment():
+    client = k8s.api_client(params(kubeconfig=KUBECONFIG, impersonate_user='alice',
+                                   impersonate_groups=['dev', 'ops']), environ={})
+    headers = sorted((str(name), value) for name, value in client.default_headers.items() if name.startswith('Imp'))
+    assert headers == [('Impersonate-Group', 'dev'), ('Impersonate-Group', 'ops'), ('Impersonate-User', 'alice')]
+    client = k8s.api_client(params(kubeconfig=KUBECONFIG),
+                            environ={'K8S_AUTH_IMPERSONATE_USER': 'bob', 'K8S_AUTH_IMPERSONATE_GROUPS': 'a, b,'})
+    headers = sorted((str(name), value) for name, value in client.default_headers.items() if name.startswith('Imp'))
+    assert headers == [('Impersonate-Group', 'a'), ('Impersonate-Group', 'b'), ('Impersonate-User', 'bob')]
+    client = k8s.api_client(params(kubeconfig=KUBECONFIG), environ={})
+    assert not [name for name in client.default_headers if name.startswith('Imp')]
+
+
+def test_impersonation_headers_reach_the_server():
+    """Each group is its own Impersonate-Group header line on the wire (the API server reads one group per line)."""
+    import socket
+    import threading
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(1)
+    received = []
+
+    def serve():
+        conn, _ = server.accept()
+        data = b''
+        while b'\r\n\r\n' not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        received.append(data.decode())
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n'
+                     b'Connection: close\r\n\r\n{}')
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        server_url = 'http://127.0.0.1:%d' % server.getsockname()[1]
+        config = dict(KUBECONFIG, clusters=[{'name': 'c1', 'cluster': {'server': server_url}}])
+        client = k8s.api_client(params(kubeconfig=config, impersonate_user='alice', impersonate_groups=['dev', 'ops'],
+                                       api_timeout=5), environ={})
+        k8s.KubeClient(client).get_namespace('default')
+        thread.join(5)
+    finally:
+        server.close()
+    lines = received[0].lower().split('\r\n')
+    assert 'impersonate-user: alice' in lines
+    assert 'impersonate-group: dev' in lines and 'impersonate-group: ops' in lines

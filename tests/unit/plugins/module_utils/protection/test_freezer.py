@@ -416,3 +416,37 @@ def test_api_error_names_freezer_reason():
     api = FreezerAPI(Obj(session=session, current_project_id=PROJECT))
     with pytest.raises(FreezerAPIError, match='HTTP 422: Unprocessable Entity: Client not found with ID c9'):
         api.create_job({'client_id': 'c9'})
+
+
+# -- per-step timings ---------------------------------------------------------------------------------------------
+def timed_steps(driver):
+    assert all(isinstance(t['seconds'], float) and t['seconds'] >= 0 for t in driver.timings.as_list())
+    return [t['step'] for t in driver.timings.as_list()]
+
+
+def test_operation_records_its_steps(cloud):
+    cloud.block_storage.add_volume('data')
+    api = FakeFreezer()
+    api.scheduler = finishing_scheduler(cloud)
+    ticks = itertools.count()
+    driver = driver_for(cloud, api, clock=lambda: float(next(ticks)))
+    driver.run_operation('volume', 'data', 'b', 'backup', OPTS)
+    assert timed_steps(driver) == ['create job', 'start job', 'wait for scheduler pickup', 'wait for job result',
+                                   'verify in Cinder', 'remove job']
+
+
+def test_unpicked_job_records_the_pickup_wait_and_the_cleanup(cloud):
+    cloud.block_storage.add_volume('data')
+    api = FakeFreezer()
+    driver = driver_for(cloud, api, timeout=0.05)
+    with pytest.raises(ProtectionError):
+        driver.run_operation('volume', 'data', 'b', 'backup', OPTS)
+    assert timed_steps(driver) == ['create job', 'start job', 'wait for scheduler pickup', 'clean up']
+    assert driver.timings.as_list()[2]['seconds'] >= 0.05
+
+
+def test_dry_run_records_nothing(cloud):
+    cloud.block_storage.add_volume('data')
+    driver = driver_for(cloud, FakeFreezer())
+    driver.run_operation('volume', 'data', 'b', 'backup', OPTS, dry_run=True)
+    assert timed_steps(driver) == []

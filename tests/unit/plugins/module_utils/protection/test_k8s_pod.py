@@ -312,3 +312,50 @@ def test_protectables(env):
     assert pods['app']['protectable'] and [v['cinder_volume_id'] for v in pods['app']['volumes']] == ['vol-a', 'vol-b']
     assert pods['plain']['protectable'] and pods['plain']['volumes'] == []
     assert [p['name'] for p in driver.protectables('other')] == ['plain']
+
+
+# -- per-step timings ---------------------------------------------------------------------------------------------
+def steps(driver):
+    assert all(isinstance(t['seconds'], float) and t['seconds'] >= 0 for t in driver.timings.steps)
+    return [t['step'] for t in driver.timings.as_list()]
+
+
+def test_protect_records_its_steps(env):
+    driver, _kube = env
+    driver.protect((NS, 'app'), 'nightly', {}, dry_run=True)
+    assert steps(driver) == []
+    driver.protect((NS, 'app'), 'nightly', {})
+    assert steps(driver) == ['create checkpoint', 'save manifests', 'snapshot volume vol-a', 'save volume vol-a',
+                             'snapshot volume vol-b', 'save volume vol-b', 'mark checkpoint available']
+
+
+def test_failed_protect_records_the_failed_step_and_the_cleanup(env):
+    driver, _kube = env
+    driver.snapshots.fail_on.add('vol-b')
+    with pytest.raises(ProtectionError):
+        driver.protect((NS, 'app'), 'nightly', {})
+    assert steps(driver)[-2:] == ['snapshot volume vol-b', 'clean up']
+
+
+def test_restore_records_its_steps(env):
+    driver, _kube = env
+    driver.protect((NS, 'app'), 'nightly', {})
+    driver.timings.steps.clear()
+    done = driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    rmap = done.data['resource_map']
+    assert steps(driver) == [
+        'create namespace copy',
+        'restore volume vol-a', 'create persistentvolume %s' % rmap['persistentvolumes']['pv-a'],
+        'restore volume vol-b', 'create persistentvolume %s' % rmap['persistentvolumes']['pv-b'],
+        'create persistentvolumeclaim copy/data-a', 'create persistentvolumeclaim copy/data-b',
+        'create pod copy/app', 'wait for claims Bound', 'wait for pod Running']
+
+
+def test_failed_restore_records_the_wait_and_the_cleanup(env):
+    driver, kube = env
+    driver.protect((NS, 'app'), 'nightly', {})
+    driver.timings.steps.clear()
+    kube.pod_phase = 'Failed'
+    with pytest.raises(ProtectionError):
+        driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    assert steps(driver)[-2:] == ['wait for pod Running', 'clean up']
