@@ -173,11 +173,11 @@ elapsed:
   sample: 42.137
 '''
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec, check_bank
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import NotFoundError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import bank
-from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError, check_name
+from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError
 
 
 def _spec():
@@ -190,15 +190,6 @@ def _spec():
         status=dict(type='str', choices=['protecting', 'available', 'error', 'deleting']),
     )
     return spec
-
-
-def check_bank(options):
-    """The ``bank`` option: a Swift container name must be a valid name without '/'."""
-    options = options or {}
-    if (options.get('type') or 'local') == 'swift':
-        container = check_name('bank.container', options.get('container'))
-        if container and '/' in container:
-            raise InputError("bank.container %r contains '/': Swift container names cannot" % container)
 
 
 class CheckpointInfoModule(ProtectionModule):

@@ -330,7 +330,7 @@ timings:
 
 import re
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec, check_bank
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import kubernetes_argument_spec
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import bank, kube_client
@@ -385,15 +385,6 @@ def check_k8s_name(option, value):
         raise InputError('%s %r is not a valid Kubernetes %s name: use %s (at most %d characters)'
                          % (option, value, what, rule, longest))
     return value
-
-
-def check_bank(options):
-    """The ``bank`` option: a Swift container name must be a valid name without '/'."""
-    options = options or {}
-    if (options.get('type') or 'local') == 'swift':
-        container = check_name('bank.container', options.get('container'))
-        if container and '/' in container:
-            raise InputError("bank.container %r contains '/': Swift container names cannot" % container)
 
 
 class K8sPodProtectModule(ProtectionModule):

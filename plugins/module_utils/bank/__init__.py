@@ -15,6 +15,7 @@ import os
 from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.base import CheckpointBank
 from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.local import LocalStore
 from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.swift import SwiftStore
+from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError, check_name
 
 DEFAULT_PATH = '~/.ansible/dataprotection/bank'
 DEFAULT_CONTAINER = 'dataprotection-bank'
@@ -29,6 +30,15 @@ def bank_argument_spec():
             container=dict(type='str', default=DEFAULT_CONTAINER),
         )),
     )
+
+
+def check_bank(options):
+    """The ``bank`` option: a Swift container name must be a valid name without '/'."""
+    options = options or {}
+    if (options.get('type') or 'local') == 'swift':
+        container = check_name('bank.container', options.get('container'))
+        if container and '/' in container:
+            raise InputError("bank.container %r contains '/': Swift container names cannot" % container)
 
 
 def open_bank(options, conn_factory=None):
