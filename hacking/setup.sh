@@ -73,8 +73,9 @@ if [ -n "$PIP_VERSION" ]; then
 fi
 
 # Debian packages the molecule scenario's target host needs (sshd in a network namespace, TCP forwards),
-# and systemd for `systemd-analyze verify` of the role's unit (this machine has no systemd as PID 1).
-DEB_PACKAGES="openssh-server socat iproute2 systemd"
+# and systemd for `systemd-analyze verify` of the role's unit (this machine has no systemd as PID 1);
+# debootstrap + systemd-nspawn for the Debian 13 systemd target (extensions/molecule/freezer_scheduler_systemd).
+DEB_PACKAGES="openssh-server socat iproute2 systemd debootstrap systemd-container"
 missing=$(for p in $DEB_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
     echo "setup: installing Debian packages: $missing"
@@ -85,6 +86,7 @@ fi
 
 # The local cloud's own virtualenv and Debian packages (RabbitMQ, MariaDB...).
 if [ -f localcloud/run.py ]; then
-    python3 localcloud/run.py install
+    # install, and sync + cache the slow database schemas so a cold start loads them in seconds
+    python3 localcloud/run.py prepare
 fi
 echo "setup: done"

@@ -9,13 +9,17 @@ from contextlib import contextmanager
 
 from localcloud import clouds_yaml, install
 from localcloud.procs import (LocalCloudError, Tracker, failure, port_free, port_owner)
-from localcloud.services import (cinder, freezer, keystone, kubernetes, manila, mariadb,
-                                 rabbitmq, swift)
+from localcloud.services import (cinder, freezer, freezer_scheduler, glance, keystone,
+                                 kubernetes, manila, mariadb, nova, placement, rabbitmq, swift)
 from localcloud.services.common import secure_configs
 from localcloud.settings import Settings
 
-GROUPS = (mariadb, rabbitmq, keystone, swift, cinder, manila, freezer, kubernetes)
-OPENSTACK_GROUPS = (keystone, swift, cinder, manila, freezer)
+GROUPS = (mariadb, rabbitmq, keystone, swift, cinder, manila, freezer, glance, placement, nova,
+          freezer_scheduler, kubernetes)
+# prepared (config, db schema) and launched group by group, in parallel
+OPENSTACK_GROUPS = (keystone, swift, cinder, manila, freezer, glance, placement, nova)
+# after every process answers: types, seeds, "all services up" checks (in parallel)
+SETUPS = (cinder.setup, manila.setup, glance.setup, nova.setup, freezer_scheduler.setup)
 START_TIMEOUT = float(os.environ.get("LOCALCLOUD_START_TIMEOUT", "300"))
 
 
@@ -120,6 +124,19 @@ class Starter:
         if errors:
             raise errors[0]
 
+    def bring_up(self, group):
+        def step(st):
+            group.prepare(st)
+            self.mark("prepared-" + group.__name__.rsplit(".", 1)[-1])
+            svcs = group.services(st)
+            for svc in svcs:
+                self.launch(svc)
+            if group is keystone:
+                self.wait(svcs)
+                keystone.setup(st)
+                self.mark("keystone")
+        return step
+
     def run(self):
         st = self.st
         os.makedirs(st.logs, exist_ok=True)
@@ -136,28 +153,33 @@ class Starter:
         mariadb.setup(st)
         self.check_alive()
         self.mark("mariadb")
-        # 2. configs + db schema (in parallel); config tree root-only (0700/0600) before and
-        #    after, also when everything is already up (fixes older 0644 trees in place)
+        # 2. per group: config + db schema, then its processes at once; the groups in parallel
+        #    (a slow schema sync - Nova's - delays only its own group). Keystone's setup (users,
+        #    catalog) runs as soon as it answers. Config tree root-only (0700/0600) before and
+        #    after, also when everything is already up (fixes older 0644 trees in place).
         secure_configs(st)
-        self.parallel([g.prepare for g in OPENSTACK_GROUPS + (kubernetes,)])
+        self.parallel([self.bring_up(g) for g in OPENSTACK_GROUPS + (kubernetes,)])
         secure_configs(st)
-        self.check_alive()
-        self.mark("prepare")
-        # 3. every OpenStack process at once; keystone setup as soon as it answers
+        self.mark("launched")
+        # 3. the central freezer-scheduler registers itself once freezer-api and its user exist
+        freezer_scheduler.prepare(st)
+        secure_configs(st)
+        self.wait([s for s in freezer.services(st)])
+        if not self.tracker.alive("freezer-scheduler"):
+            freezer_scheduler.drop_stale_registration(st)
+        sched = freezer_scheduler.services(st)
+        for svc in sched:
+            self.launch(svc)
+        infra = mariadb.services(st) + rabbitmq.services(st)
+        self.wait(infra)
+        self.mark("rabbitmq")
         svcs = []
         for group in OPENSTACK_GROUPS + (kubernetes,):
             svcs.extend(group.services(st))
-        for svc in svcs:
-            self.launch(svc)
-        self.wait([s for s in svcs if s.name == "keystone"])
-        keystone.setup(st)
-        self.mark("keystone")
-        self.wait(infra)
-        self.mark("rabbitmq")
-        self.wait(svcs)
+        self.wait(svcs + sched)
         self.mark("processes")
-        # 4. types and "all services up" checks (in parallel)
-        self.parallel([cinder.setup, manila.setup])
+        # 4. types, seeds and "all services up" checks (in parallel)
+        self.parallel(list(SETUPS))
         self.mark("services-up")
         self.check_alive()
         clouds_yaml.write(st)
@@ -188,6 +210,33 @@ def start(st: Settings = None, log=print, do_install=True):
     info["started"] = starter.started
     info["phases"] = starter.phases
     return info
+
+
+def prepare(st: Settings = None, log=print):
+    """Install, then sync the slow database schemas (Nova's takes minutes) and cache their dumps (`make setup`).
+
+    A later cold start loads the dumps in seconds, so `make test` and `make demo` do not pay for the
+    migrations. MariaDB is started for this and stopped again unless it was already running.
+    """
+    st = st or Settings.load()
+    t0 = time.monotonic()
+    with locked(st):
+        install.install(st, log=log)
+        st.save()
+        starter = Starter(st, log=log)
+        try:
+            if not starter.tracker.alive("mariadb"):
+                mariadb.prepare(st)
+                for svc in mariadb.services(st):
+                    starter.launch(svc)
+                starter.wait(mariadb.services(st))
+            mariadb.setup(st)
+            starter.parallel([group.prepare for group in (glance, placement, nova)])
+            secure_configs(st)
+        finally:
+            for name in reversed(starter.started):
+                starter.tracker.stop(name, timeout=45)
+    return round(time.monotonic() - t0, 1)
 
 
 def info_dict(st, started_by_us=False):

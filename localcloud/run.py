@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Local cloud CLI (stdlib only): python3 localcloud/run.py install|start|stop|status"""
+"""Local cloud CLI (stdlib only): python3 localcloud/run.py install|prepare|start|stop|status"""
 
 import argparse
 import json
@@ -16,7 +16,7 @@ from localcloud.settings import Settings  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="localcloud/run.py", description=__doc__)
-    parser.add_argument("command", choices=["install", "start", "stop", "status", "env"])
+    parser.add_argument("command", choices=["install", "prepare", "start", "stop", "status", "env"])
     parser.add_argument("services", nargs="*",
                         help="stop: only these services (start brings them back)")
     parser.add_argument("--state-dir", help="instance state dir (default .localcloud; "
@@ -37,6 +37,9 @@ def main(argv=None):
             install.install(st)
             print("localcloud: installed (Debian packages + %s) in %.1fs"
                   % (st.venv, time.monotonic() - t0))
+        elif args.command == "prepare":
+            elapsed = cloud.prepare(st)
+            print("localcloud: installed, database schemas synced and cached in %.1fs" % elapsed)
         elif args.command == "start":
             info = cloud.start(st)
             if args.json:

@@ -31,6 +31,10 @@ BASE_PORTS = {
     "cinder-api": 8776,
     "manila-api": 8786,
     "freezer-api": 9090,
+    "glance-api": 9292,
+    "placement-api": 8778,
+    "nova-api": 8774,
+    "neutron-stub": 9696,
     "kubernetes": 6443,
 }
 
@@ -42,11 +46,12 @@ PASSWORDS = {
     "service": "localcloud-service",
     "db": "localcloud-db",
 }
-SERVICE_USERS = ("cinder", "manila", "swift", "freezer")
+SERVICE_USERS = ("cinder", "manila", "swift", "freezer", "glance", "placement", "nova")
 REGION = "RegionOne"
 HOST = "127.0.0.1"
 
-DEB_PACKAGES = ("mariadb-server", "mariadb-client", "rabbitmq-server")
+# qemu-utils: Cinder's image <-> volume copies (volume from image, upload to image) run qemu-img
+DEB_PACKAGES = ("mariadb-server", "mariadb-client", "rabbitmq-server", "qemu-utils")
 
 
 def find_python312():

@@ -77,6 +77,8 @@ def prepare(st: Settings):
         "coordination": {"backend_url": "file://" + os.path.join(cdir, "locks")},
         "privsep": {"helper_command": privsep},
         "privsep_osbrick": {"helper_command": privsep},
+        # image <-> volume (format inspection, qemu-img) runs in this privsep context
+        "cinder_sys_admin": {"helper_command": privsep},
         "os_brick": {"lock_path": os.path.join(cdir, "locks")},
     }
     for backend, az in BACKENDS:

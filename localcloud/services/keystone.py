@@ -62,4 +62,10 @@ def services(st: Settings):
 
 
 def setup(st: Settings):
+    # users, roles and catalog are created once per content (a new service adds its user
+    # and endpoints on the next start); a start on a running cloud then needs no REST round trips
+    done = "keystone-identity-" + identity.digest(st)
+    if has_marker(st, done):
+        return
     identity.ensure_identity(st)
+    set_marker(st, done)

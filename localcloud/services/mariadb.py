@@ -8,7 +8,8 @@ from localcloud.procs import failure, port_open, run
 from localcloud.services.common import Service, has_marker, set_marker
 from localcloud.settings import PASSWORDS, Settings
 
-DATABASES = ("keystone", "cinder", "manila", "freezer")
+DATABASES = ("keystone", "cinder", "manila", "freezer", "glance", "placement", "nova_api",
+             "nova", "nova_cell0")
 
 
 def _paths(st: Settings):
@@ -66,7 +67,9 @@ def sql(st: Settings, statement):
 
 
 def setup(st: Settings):
-    if has_marker(st, "mariadb-databases"):
+    # the marker names the database list: a newer list (new services) creates the missing ones
+    done = "mariadb-databases-%s" % "-".join(DATABASES)
+    if has_marker(st, done):
         return
     stmts = ["CREATE USER IF NOT EXISTS 'localcloud'@'127.0.0.1' IDENTIFIED BY '%s'"
              % PASSWORDS["db"],
@@ -78,4 +81,4 @@ def setup(st: Settings):
               "GRANT ALL PRIVILEGES ON *.* TO 'localcloud'@'localhost'",
               "FLUSH PRIVILEGES"]
     sql(st, "; ".join(stmts))
-    set_marker(st, "mariadb-databases")
+    set_marker(st, done)

@@ -156,7 +156,7 @@ options:
     aliases: [client_key, key_file]
 '''
 
-    # api_timeout of the modules without the OpenStack options (kubernetes_timeout_argument_spec; extends
+    # api_timeout of the modules without the OpenStack options (args.kubernetes_timeout_argument_spec; extends
     # dataprotection.openstack.kubernetes.api_timeout). The modules with both have one api_timeout for all their
     # requests, documented by the openstack fragment. It is not in DOCUMENTATION: for an option two fragments
     # list, Ansible silently keeps the first fragment's fields, so the text a module shows would depend on the

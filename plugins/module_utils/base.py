@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Module base class, in the style of openstack.cloud's OpenStackModule.
 
-A module subclasses it, declares ``argument_spec`` (merged with the shared
-connection and wait options) and implements ``run()``, which returns the
-result dict. The base owns the connection, check mode and diff plumbing, and
-turns every expected failure into one ``fail_json`` message without a
-traceback.
+A module subclasses it, names its shared ``option_groups`` (args.py), declares
+its own ``argument_spec`` and implements ``run()``, which returns the result
+dict (``finish()`` shapes a driver's Result and its diff). The base owns the
+clients (OpenStack connection, Kubernetes client, checkpoint bank, each made
+on first use), check mode and diff plumbing, and turns every expected failure
+into one ``fail_json`` message without a traceback.
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
-from ansible_collections.dataprotection.openstack.plugins.module_utils.args import (
-    openstack_argument_spec,
-    wait_argument_spec,
-)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import group_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import check_bank, open_bank
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils import validation
 
 # Options whose dict form can carry credentials (clouds.yaml ``auth``, kubeconfig ``users``). Their string form is
 # a name or a path and stays readable; in the dict form the secret values are masked (see secret_values).
 SECRET_DICT_OPTIONS = ('cloud', 'kubeconfig')
+# ansible-core's message for missing required options (the base adds the aliases they may be given by).
+MISSING_REQUIRED = 'missing required arguments: '
 # Keys whose values are secrets, in clouds.yaml, keystoneauth plugins and kubeconfig files (matched as substrings).
 SECRET_KEY_PARTS = ('password', 'passwd', 'secret', 'token', 'passcode', 'credential', 'key')
 
@@ -89,8 +90,15 @@ class _AnsibleModule(AnsibleModule):
             if bad:
                 msg = ('%s must be a dict with the keys %s, got a string that is neither JSON nor key=value'
                        % (bad[0], ', '.join(sorted(spec[bad[0]]['options']))))
+        elif msg.startswith(MISSING_REQUIRED):
+            msg = MISSING_REQUIRED + ', '.join(self._with_aliases(name.strip())
+                                               for name in msg[len(MISSING_REQUIRED):].split(','))
         self._add_timing(kwargs)
         super().fail_json(msg=msg, **kwargs)
+
+    def _with_aliases(self, option):
+        aliases = ((self.argument_spec or {}).get(option) or {}).get('aliases')
+        return '%s (alias %s)' % (option, ', '.join(aliases)) if aliases else option
 
     def _return_formatted(self, kwargs):
         # Also on the paths that skip _log_invocation: a failed argument validation (fail_json inside
@@ -102,38 +110,63 @@ class _AnsibleModule(AnsibleModule):
 class ProtectionModule:
     """Glue between an AnsibleModule and an Ansible-free driver."""
 
+    #: the shared option groups the module takes (args.OPTION_GROUPS), documented by the doc fragments of the same
+    #: names; ``argument_spec`` holds the module's own options
+    option_groups = ('openstack', 'wait')
     argument_spec = {}
     module_kwargs = {}
-    # Shared option groups this module takes; subclasses may drop one.
-    use_openstack = True
-    use_wait = True
     # Options holding a resource name or id (checked: not empty, not padded, storable) and metadata dicts.
     name_options = ()
     metadata_options = ()
 
+    @classmethod
+    def full_argument_spec(cls):
+        """The module's whole argument spec: its option groups' and its own."""
+        spec = group_argument_spec(cls.option_groups)
+        spec.update(cls.argument_spec)
+        return spec
+
     def __init__(self):
-        spec = {}
-        if self.use_openstack:
-            spec.update(openstack_argument_spec())
-        if self.use_wait:
-            spec.update(wait_argument_spec())
-        spec.update(self.argument_spec)
-        self.ansible = _AnsibleModule(argument_spec=spec, supports_check_mode=True, **self.module_kwargs)
+        self.ansible = _AnsibleModule(argument_spec=self.full_argument_spec(), supports_check_mode=True,
+                                      **self.module_kwargs)
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.want_diff = self.ansible._diff
-        self._conn = None
+        self._conn = self._kube = self._bank = None
 
-    # -- connection -------------------------------------------------------
+    # -- clients, each made on first use ------------------------------------
     @property
     def conn(self):
-        """The openstacksdk connection, created on first use."""
+        """The openstacksdk connection."""
         if self._conn is None:
             if not os_connection.HAS_OPENSTACKSDK:
                 self.ansible.fail_json(msg=missing_required_lib('openstacksdk'),
                                        exception=os_connection.OPENSTACKSDK_IMPORT_ERROR)
             self._conn = os_connection.connect(self.params)
         return self._conn
+
+    @property
+    def kube(self):
+        """The Kubernetes client (KubeClient) of the ``kubernetes`` options."""
+        if self._kube is None:
+            # Imported here: the modules without Kubernetes options never load the kubernetes library.
+            from ansible_collections.dataprotection.openstack.plugins.module_utils import kubernetes as k8s
+            if not k8s.HAS_KUBERNETES:
+                self.ansible.fail_json(msg=missing_required_lib('kubernetes'), exception=k8s.KUBERNETES_IMPORT_ERROR)
+            self._kube = k8s.KubeClient(k8s.api_client(self.params))
+        return self._kube
+
+    @property
+    def bank(self):
+        """The checkpoint bank of the ``bank`` option; the OpenStack connection is made only for swift."""
+        if self._bank is None:
+            self._bank = open_bank(self.params.get('bank'), conn_factory=lambda: self.conn)
+        return self._bank
+
+    def option_name(self, option):
+        """The name the task gave ``option`` by (one of its aliases, or its own), for messages."""
+        aliases = (self.ansible.argument_spec.get(option) or {}).get('aliases') or ()
+        return next((alias for alias in aliases if alias in self.params), option)
 
     def wait_options(self):
         """wait / timeout / poll_interval, validated."""
@@ -145,20 +178,33 @@ class ProtectionModule:
     def validate(self):
         """Checks of the shared options and of the module's declared names and metadata, before any API call."""
         p = self.params
-        if self.use_openstack:
+        if 'openstack' in self.option_groups:
             validation.check_cloud(p.get('cloud'))
             validation.check_number('api_timeout', p.get('api_timeout'), above=0, unit='seconds')
-        if self.use_wait:
+        if 'wait' in self.option_groups:
             self.wait_options()
+        if 'bank' in self.option_groups:
+            check_bank(p.get('bank'))
         for option in self.name_options:
-            validation.check_name(option, p.get(option))
+            validation.check_name(self.option_name(option), p.get(option))
         for option in self.metadata_options:
             if p.get(option) is not None:
-                p[option] = validation.check_metadata(option, p[option])
+                p[option] = validation.check_metadata(self.option_name(option), p[option])
 
     def report_timings(self, timings):
         """Return this Timings (of the driver) as ``timings`` in the result, also when the task fails."""
         self.ansible.timings = timings
+
+    def finish(self, result, list_key='items', drop=(), **defaults):
+        """The task result of a driver Result: its ``before``/``after`` become Ansible's ``diff`` (with --diff),
+        the keys in ``drop`` stay internal, ``defaults`` fill the keys the driver left out."""
+        data = result.as_dict()
+        before, after = data.pop('before', None), data.pop('after', None)
+        for key in drop:
+            data.pop(key, None)
+        for key, value in defaults.items():
+            data.setdefault(key, value)
+        return diff_result(data, before, after, self.want_diff, list_key=list_key)
 
     # -- contract ---------------------------------------------------------
     def run(self):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to dataprotection.openstack
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one Kubernetes client factory, its argument spec, and a small dict-based client.
+"""The one Kubernetes client factory and a small dict-based client (the options' spec is in args.py).
 
 Options follow kubernetes.core (``kubeconfig`` path or dict, ``context``,
 ``host``, ``api_key``, ``username``/``password``, ``proxy``, ``no_proxy``)
@@ -12,7 +12,7 @@ Kubernetes credentials inject. The TLS options carry a ``k8s_`` prefix
 use the plain names; kubernetes.core's own aliases (``verify_ssl``,
 ``ssl_ca_cert``, ``cert_file``, ``key_file``) are accepted, and so are its plain
 names (``validate_certs``, ``ca_cert``, ``client_cert``, ``client_key``) in
-the modules without OpenStack options (``kubernetes_argument_spec(plain_tls_names=True)``).
+the modules without OpenStack options (``args.kubernetes_argument_spec(plain_tls_names=True)``).
 ``impersonate_user`` / ``impersonate_groups`` become ``Impersonate-User`` /
 ``Impersonate-Group`` headers of every request, ``proxy_headers`` the
 headers sent to ``proxy`` (``urllib3.util.make_headers``), and
@@ -86,14 +86,6 @@ PROXY_HEADERS_ENV_VARS = {
     'proxy_basic_auth': 'K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH',
     'user_agent': 'K8S_AUTH_PROXY_HEADERS_USER_AGENT',
 }
-# The TLS options and kubernetes.core's plain names for them, which the OpenStack options use in the modules that
-# take both (see kubernetes_argument_spec).
-PLAIN_TLS_NAMES = {
-    'k8s_validate_certs': 'validate_certs',
-    'k8s_ca_cert': 'ca_cert',
-    'k8s_client_cert': 'client_cert',
-    'k8s_client_key': 'client_key',
-}
 BOOL_OPTIONS = ('k8s_validate_certs', 'persist_config')
 
 _TRUE = ('1', 'true', 'yes', 'on', 'y')
@@ -102,50 +94,6 @@ _TRUE = ('1', 'true', 'yes', 'on', 'y')
 # set: the default of the OpenStack requests (openstack.DEFAULT_API_TIMEOUT, not imported here so that the
 # Kubernetes-only modules do not load openstacksdk).
 DEFAULT_API_TIMEOUT = 30
-
-
-def kubernetes_argument_spec(plain_tls_names=False):
-    """Kubernetes connection options (doc fragment ``kubernetes``).
-
-    With ``plain_tls_names`` (modules without the OpenStack options, doc fragment ``kubernetes.tls_plain_names``)
-    the TLS options also take kubernetes.core's plain names (``validate_certs``, ...) as aliases.
-    """
-    spec = dict(
-        kubeconfig=dict(type='raw'),
-        context=dict(type='str'),
-        host=dict(type='str'),
-        api_key=dict(type='str', no_log=True),
-        username=dict(type='str'),
-        password=dict(type='str', no_log=True),
-        k8s_validate_certs=dict(type='bool', aliases=['verify_ssl']),
-        k8s_ca_cert=dict(type='path', aliases=['ssl_ca_cert']),
-        k8s_client_cert=dict(type='path', aliases=['cert_file']),
-        k8s_client_key=dict(type='path', no_log=False, aliases=['key_file']),
-        proxy=dict(type='str'),
-        no_proxy=dict(type='str'),
-        proxy_headers=dict(type='dict', options=dict(
-            basic_auth=dict(type='str', no_log=True),
-            proxy_basic_auth=dict(type='str', no_log=True),
-            user_agent=dict(type='str'),
-        )),
-        impersonate_user=dict(type='str'),
-        impersonate_groups=dict(type='list', elements='str'),
-        persist_config=dict(type='bool'),
-    )
-    if plain_tls_names:
-        for option, plain in PLAIN_TLS_NAMES.items():
-            spec[option]['aliases'] = [plain] + spec[option]['aliases']
-    return spec
-
-
-def kubernetes_timeout_argument_spec():
-    """``api_timeout`` for modules without the OpenStack options (doc fragment ``kubernetes.api_timeout``).
-
-    The modules with both take the OpenStack spec's ``api_timeout`` (the same definition): one option bounds every
-    API request of a module, OpenStack or Kubernetes. It is not in kubernetes_argument_spec(), whose names stay
-    apart from the OpenStack ones.
-    """
-    return dict(api_timeout=dict(type='int'))
 
 
 def resolve_options(params, environ=None):
@@ -402,6 +350,10 @@ class KubeClient:
 
     def get_pv(self, name):
         return self._read('persistentvolume %s' % name, self.core.read_persistent_volume, name)
+
+    def get_service_account(self, namespace, name):
+        return self._read('serviceaccount %s/%s' % (namespace, name), self.core.read_namespaced_service_account,
+                          name, namespace)
 
     # writes
     def create_namespace(self, body):

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.lean_connection import (
     LeanConnection,
     defer_package_init,
@@ -121,8 +123,16 @@ def connect(params):
         enable_sdk_logging(params['sdk_log_path'], params.get('sdk_log_level') or 'INFO')
     # Imported here, not at the top: a task refused by the input checks never pays for it (~0.3 s).
     import openstack.config  # pylint: disable=import-outside-toplevel
-    region = openstack.config.get_cloud_region(app_name=APP_NAME, app_version=APP_VERSION, load_yaml_config=True,
-                                               load_envvars=True, **connection_arguments(params))
+    if params.get('clouds_yaml_path'):
+        # The inventory plugin's option (as openstack.cloud's): these files first, then openstacksdk's usual ones.
+        from openstack.config import loader  # pylint: disable=import-outside-toplevel
+        files = [os.path.abspath(os.path.expanduser(f)) for f in params['clouds_yaml_path']] + list(loader.CONFIG_FILES)
+        region = loader.OpenStackConfig(config_files=files, app_name=APP_NAME, app_version=APP_VERSION,
+                                        load_yaml_config=True, load_envvars=True).get_one(**connection_arguments(params))
+    else:
+        region = openstack.config.get_cloud_region(app_name=APP_NAME, app_version=APP_VERSION, load_yaml_config=True,
+                                                   load_envvars=True, **connection_arguments(params))
+    trust_versioned_auth_url(region)
     if region.config.get('api_timeout') is None:
         # Read by get_session(), which every request (token, services, Freezer, Swift bank) goes through.
         region.config['api_timeout'] = DEFAULT_API_TIMEOUT
@@ -133,12 +143,60 @@ def connect(params):
     return conn
 
 
+def trust_versioned_auth_url(region):
+    """Skip the Identity version discovery when ``auth_url`` already names v3 (one request less per task).
+
+    keystoneauth's generic ``password`` plugin first GETs ``auth_url`` to learn which Identity versions it offers.
+    An ``auth_url`` ending in ``/v3`` says it: the v3 password plugin is used directly, with the same options.
+    Any other auth type, an unversioned ``auth_url``, or an option the v3 plugin does not take (``tenant_name``...)
+    keeps openstacksdk's plugin and its discovery, as does any failure here.
+    """
+    try:
+        auth = dict(region.config.get('auth') or {})
+        if region.config.get('auth_type') != 'password' or not _V3_AUTH_URL.search(str(auth.get('auth_url') or '')):
+            return False
+        from keystoneauth1 import loading  # pylint: disable=import-outside-toplevel
+        loader = loading.get_plugin_loader('v3password')
+        if not set(auth) <= set(option.dest for option in loader.get_options()):
+            return False
+        plugin = loader.load_from_options(**auth)
+    except Exception:  # pylint: disable=broad-except
+        return False
+    if getattr(region, '_auth', None) is None:
+        return False
+    region._auth = plugin
+    return True
+
+
+_V3_AUTH_URL = re.compile(r'/v3/?$')
+
+
 def is_sdk_error(exc):
     return HAS_OPENSTACKSDK and isinstance(exc, (sdk_exceptions.SDKException, ksa_exceptions.ClientException))
 
 
 def is_not_found(exc):
     return HAS_OPENSTACKSDK and isinstance(exc, (sdk_exceptions.NotFoundException, ksa_exceptions.NotFound))
+
+
+def get_or_none(call, *args):
+    """``call(*args)``, or None when the service answers 404 (the one not-found lookup of the drivers)."""
+    try:
+        return call(*args)
+    except Exception as exc:  # pylint: disable=broad-except
+        if is_not_found(exc):
+            return None
+        raise
+
+
+def reason_of(exc, conn=None):
+    """The one-line reason of any exception a driver meets: a ProtectionError's message, the service's own
+    reason for an SDK error, else the exception's type and text."""
+    if isinstance(exc, ProtectionError):
+        return exc.msg
+    if is_sdk_error(exc):
+        return describe_error(exc, conn)
+    return '%s: %s' % (type(exc).__name__, exc)
 
 
 def is_endpoint_missing(exc):

@@ -21,11 +21,20 @@ def select_resources(resources, view, names=None, metadata=None, query=None, kin
     if metadata is not None:
         wanted = dict((str(k), str(v)) for k, v in metadata.items())
         return [r for r in resources if all((r.metadata or {}).get(k) == v for k, v in wanted.items())]
+    return by_query(query, [view(r) for r in resources], resources, kind=kind)
+
+
+def by_query(query, views, resources=None, kind='resource'):
+    """The resources (default: the views themselves) whose view dicts the JMESPath ``query`` returns.
+
+    ``views[i]`` is the dict of ``resources[i]`` and carries its ``id``; the query must return such dicts.
+    """
     if not HAS_JMESPATH:
         raise ProtectionError('query needs the jmespath Python library on the controller')
-    by_id = dict((r.id, r) for r in resources)
+    resources = views if resources is None else resources
+    by_id = dict((item['id'], resource) for item, resource in zip(views, resources))
     try:
-        found = jmespath.search(query, [view(r) for r in resources])
+        found = jmespath.search(query, views)
     except jmespath.exceptions.JMESPathError as exc:
         raise ProtectionError('query %r is not a valid JMESPath expression: %s' % (query, exc))
     if found is None:

@@ -20,28 +20,6 @@ SHARED_OPTIONS = ('description', 'force', 'metadata', 'retain', 'min_age', 'rest
                   'adopt', 'restore_point')
 
 
-def snapshot_argument_spec(source, names, metadata):
-    """The options every snapshot protection module takes; ``source``/``names``/``metadata`` select resources."""
-    return {
-        source: dict(type='str'),
-        names: dict(type='list', elements='str'),
-        metadata: dict(type='dict'),
-        'query': dict(type='str'),
-        'snapshot_name': dict(type='str', required=True),
-        'description': dict(type='str'),
-        'force': dict(type='bool', default=False),
-        'metadata': dict(type='dict'),
-        'state': dict(type='str', default='present', choices=['present', 'absent', 'restored']),
-        'retain': dict(type='int'),
-        'min_age': dict(type='int'),
-        'adopt': dict(type='bool', default=False),
-        'restore_name': dict(type='str'),
-        'restore_point': dict(type='str', default='latest'),
-        'restore_description': dict(type='str'),
-        'concurrency': dict(type='int', default=8),
-    }
-
-
 def selection_kwargs(source, names, metadata):
     """``required_one_of`` / ``mutually_exclusive`` for the resource selection options."""
     group = (source, names, metadata, 'query')
@@ -49,6 +27,7 @@ def selection_kwargs(source, names, metadata):
 
 
 class SnapshotProtectModule(ProtectionModule):
+    option_groups = ('openstack', 'wait')
     driver_class = None
     source_option = names_option = metadata_option = None
     list_key = 'snapshots'
@@ -57,7 +36,7 @@ class SnapshotProtectModule(ProtectionModule):
 
     @property
     def name_options(self):
-        return (self.source_option, 'snapshot_name', 'restore_name', 'restore_point') + tuple(self.extra_options)
+        return (self.source_option, 'protection', 'restore_name', 'restore_point') + tuple(self.extra_options)
 
     def validate(self):
         super().validate()
@@ -79,25 +58,22 @@ class SnapshotProtectModule(ProtectionModule):
         options = dict((k, p[k]) for k in SHARED_OPTIONS + tuple(self.extra_options))
         if p[self.source_option] is None:
             return self.run_bulk(driver, options)
-        name, dry_run, source = p['snapshot_name'], self.check_mode, p[self.source_option]
+        name, dry_run, source = p['protection'], self.check_mode, p[self.source_option]
         if p['state'] == 'present':
             result = driver.protect(source, name, options, dry_run=dry_run)
         elif p['state'] == 'absent':
             result = driver.delete(source, name, dry_run=dry_run)
         else:
             result = driver.restore(source, name, options, dry_run=dry_run)
-        data = result.as_dict()
-        self.warn_about(driver, data)
-        before, after = data.pop('before', None), data.pop('after', None)
-        data.setdefault('deleted', [])
-        return diff_result(data, before, after, self.want_diff, list_key=self.list_key)
+        self.warn_about(driver, result.data)
+        return self.finish(result, list_key=self.list_key, deleted=[])
 
     def warn_about(self, driver, data, ref=None):
         """Warnings for what the task found and left alone: foreign snapshots, duplicate restored copies."""
         where = ' (%s %s)' % (driver.resource_kind, ref) if ref else ''
         if data.get('foreign_snapshots') and self.params['state'] == 'absent':
             self.ansible.warn('%ss named %s that this collection did not create were left in place%s: %s'
-                              % (driver.snapshot_kind, self.params['snapshot_name'], where,
+                              % (driver.snapshot_kind, self.params['protection'], where,
                                  ', '.join(data['foreign_snapshots'])))
         if data.get('duplicates'):
             self.ansible.warn('%ss named %s restored from the same %s besides %s (left by runs that did not wait): %s; '
@@ -115,10 +91,10 @@ class SnapshotProtectModule(ProtectionModule):
         self.refuse_sweep(every, selected, kind)
         driver.prefetch_snapshots([s.id for s in selected])
         if p['state'] == 'present':
-            entries = driver.protect_many(selected, p['snapshot_name'], options, concurrency=p['concurrency'],
+            entries = driver.protect_many(selected, p['protection'], options, concurrency=p['concurrency'],
                                           dry_run=self.check_mode)
         else:
-            entries = driver.delete_many(selected, p['snapshot_name'], concurrency=p['concurrency'],
+            entries = driver.delete_many(selected, p['protection'], concurrency=p['concurrency'],
                                          dry_run=self.check_mode)
         for entry in entries:
             self.warn_about(driver, entry, ref=entry[driver.source_ref_key])
@@ -139,4 +115,4 @@ class SnapshotProtectModule(ProtectionModule):
             raise validation.InputError(
                 '%s selects every %s of the project (%d): with state=absent that would remove the protection %s from '
                 'all of them. If that is what you want, say so with query: %r'
-                % (option, kind, len(every), p['snapshot_name'], validation.SELECT_ALL_QUERY))
+                % (option, kind, len(every), p['protection'], validation.SELECT_ALL_QUERY))

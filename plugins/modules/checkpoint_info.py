@@ -36,10 +36,12 @@ options:
     description:
       - Only checkpoints of this protection plugin, for example V(k8s_pod).
     type: str
-  backup_name:
+  protection:
     description:
-      - Only checkpoints of this protection name.
+      - Only checkpoints of this protection (the name the protecting task gave it, as O(protection) of
+        M(dataprotection.openstack.k8s_pod_protect)).
     type: str
+    aliases: [backup_name]
   resource:
     description:
       - Only checkpoints of this resource key, for a pod C(namespace/name).
@@ -173,29 +175,22 @@ elapsed:
   sample: 42.137
 '''
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec, check_bank
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import protection_argument_spec
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import NotFoundError
-from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import bank
 from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError
 
 
-def _spec():
-    spec = bank_argument_spec()
-    spec.update(
+class CheckpointInfoModule(ProtectionModule):
+    option_groups = ('openstack', 'bank')
+    argument_spec = dict(
+        protection_argument_spec('backup_name', required=False),
         checkpoint_id=dict(type='str'),
         plugin=dict(type='str'),
-        backup_name=dict(type='str'),
         resource=dict(type='str'),
         status=dict(type='str', choices=['protecting', 'available', 'error', 'deleting']),
     )
-    return spec
-
-
-class CheckpointInfoModule(ProtectionModule):
-    argument_spec = _spec()
-    use_wait = False
-    name_options = ('checkpoint_id', 'plugin', 'backup_name', 'resource')
+    name_options = ('checkpoint_id', 'plugin', 'protection', 'resource')
 
     def validate(self):
         super().validate()
@@ -204,11 +199,10 @@ class CheckpointInfoModule(ProtectionModule):
                                           or checkpoint_id in ('.', '..')):
             raise InputError('checkpoint_id %r is not a checkpoint id (ids have no path separators; list the bank '
                              'without checkpoint_id to see them)' % checkpoint_id)
-        check_bank(self.params.get('bank'))
 
     def run(self):
         p = self.params
-        the_bank = bank(self)
+        the_bank = self.bank
         result = dict(changed=False, bank=the_bank.location)
         if p['checkpoint_id']:
             index = the_bank.get(p['checkpoint_id'])
@@ -218,7 +212,7 @@ class CheckpointInfoModule(ProtectionModule):
             result['checkpoint'] = dict(index, resource_data=the_bank.resources(index))
             result['checkpoints'] = [index]
             return result
-        result['checkpoints'] = the_bank.list(plugin=p['plugin'], protection=p['backup_name'],
+        result['checkpoints'] = the_bank.list(plugin=p['plugin'], protection=p['protection'],
                                               resource_key=p['resource'], status=p['status'])
         return result
 

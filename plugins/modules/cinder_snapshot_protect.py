@@ -12,10 +12,10 @@ version_added: 0.1.0
 description:
   - Protects a Cinder volume with a snapshot (O(state=present)), restores a protection to a new volume
     (O(state=restored)) and removes it (O(state=absent)).
-  - A protection is identified by the volume and O(snapshot_name) together, never by the snapshot name alone
+  - A protection is identified by the volume and O(protection) together, never by the snapshot name alone
     across the project, so two volumes can each have a C(daily) protection.
   - With O(retain) the protection rotates for periodic runs (AWX schedules) - each run adds a snapshot named
-    C(<snapshot_name>-<UTC timestamp>) and removes the oldest ones this collection created beyond O(retain).
+    C(<protection>-<UTC timestamp>) and removes the oldest ones this collection created beyond O(retain).
     Snapshots this collection did not create are never touched.
   - One task can protect many volumes (O(volumes), O(volume_metadata) or O(query)) with bounded concurrency.
     Each volume's result is returned; a failing volume fails the task without undoing or hiding the others.
@@ -61,14 +61,16 @@ options:
         has more than one).
       - For example V([?metadata.backup=='daily']).
     type: str
-  snapshot_name:
+  protection:
     description:
       - Name of the protection. Without O(retain) the snapshot has exactly this name.
       - Must not be empty, only whitespace, or start or end with spaces (the service strips them, so each run would
         add another snapshot), nor hold characters outside the Basic Multilingual Plane (emoji); at most 255
         characters. The same holds for every name and id option and for O(metadata) keys and values.
+      - The collection records it on each snapshot as the metadata C(dataprotection_protection).
     type: str
     required: true
+    aliases: [snapshot_name]
   description:
     description:
       - Description of the snapshot.
@@ -87,7 +89,7 @@ options:
     description:
       - V(present) ensures the protection exists (a new snapshot each run when O(retain) is set, unless O(min_age)
         says the newest is recent enough).
-      - V(absent) removes the protection's snapshots (the one named O(snapshot_name) and the collection's rotated
+      - V(absent) removes the protection's snapshots (the one named O(protection) and the collection's rotated
         ones).
       - V(restored) ensures a volume named O(restore_name) created from the protection's snapshot that
         O(restore_point) selects (the newest by default) exists.
@@ -107,7 +109,7 @@ options:
     description:
       - Which snapshot of the protection O(state=restored) restores from.
       - V(latest) (the default) is the newest. A snapshot name (for example a rotated
-        C(<snapshot_name>-<UTC timestamp>)) or id selects that one; by id it may also be a snapshot of the same
+        C(<protection>-<UTC timestamp>)) or id selects that one; by id it may also be a snapshot of the same
         volume that this collection did not create.
       - An ISO 8601 date or date-time (V(2026-12-01T06:00:00Z), V(2026-12-01)) selects the newest snapshot taken at
         or before it (a bare date means the end of that day, UTC when no zone is given).
@@ -129,7 +131,7 @@ options:
   adopt:
     description:
       - Only snapshots carrying this collection's metadata (C(dataprotection_managed), C(dataprotection_protection))
-        belong to a protection. A snapshot that merely has the name O(snapshot_name) was made by someone else - with
+        belong to a protection. A snapshot that merely has the name O(protection) was made by someone else - with
         O(state=present) the task fails naming it (it is never taken as the protection), with O(state=absent) it is
         left in place and reported in RV(foreign_snapshots) with a warning.
       - Set V(true) to take such a snapshot over as the protection (O(state=present)) - the collection's metadata
@@ -153,21 +155,21 @@ EXAMPLES = r'''
   dataprotection.openstack.cinder_snapshot_protect:
     cloud: mycloud
     volume: db-data
-    snapshot_name: before-upgrade
+    protection: before-upgrade
     description: taken before the 2.0 upgrade
 
 - name: Protect an attached volume
   dataprotection.openstack.cinder_snapshot_protect:
     cloud: mycloud
     volume: db-data
-    snapshot_name: nightly
+    protection: nightly
     force: true
 
 - name: Nightly rotation from an AWX schedule - keep 7, at most one per 20 hours
   dataprotection.openstack.cinder_snapshot_protect:
     volume_metadata:
       backup: daily
-    snapshot_name: nightly
+    protection: nightly
     retain: 7
     min_age: 72000
 
@@ -175,7 +177,7 @@ EXAMPLES = r'''
   dataprotection.openstack.cinder_snapshot_protect:
     cloud: mycloud
     query: "[?size > `10` && status=='in-use']"
-    snapshot_name: weekly
+    protection: weekly
     force: true
     concurrency: 16
 
@@ -183,7 +185,7 @@ EXAMPLES = r'''
   dataprotection.openstack.cinder_snapshot_protect:
     cloud: mycloud
     volume: db-data
-    snapshot_name: before-upgrade
+    protection: before-upgrade
     state: restored
     restore_name: db-data-restored
     restore_availability_zone: nova2
@@ -197,7 +199,7 @@ EXAMPLES = r'''
   dataprotection.openstack.cinder_snapshot_protect:
     cloud: mycloud
     volume: db-data
-    snapshot_name: nightly
+    protection: nightly
     state: restored
     restore_point: "2026-12-01T06:00:00Z"
     restore_name: db-data-as-of-dec-1
@@ -206,7 +208,7 @@ EXAMPLES = r'''
   dataprotection.openstack.cinder_snapshot_protect:
     cloud: mycloud
     volume: db-data
-    snapshot_name: before-upgrade
+    protection: before-upgrade
     state: absent
 '''
 
@@ -292,7 +294,7 @@ snapshots:
       failed: true
       msg: "volume gone-volume: not found"
 foreign_snapshots:
-  description: Ids of snapshots named O(snapshot_name) on the volume that this collection did not create; never
+  description: Ids of snapshots named O(protection) on the volume that this collection did not create; never
     touched (see O(adopt)).
   returned: single volume
   type: list
@@ -353,10 +355,10 @@ elapsed:
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
     CinderSnapshotDriver,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import snapshot_argument_spec
 from ansible_collections.dataprotection.openstack.plugins.module_utils.snapshot_module import (
     SnapshotProtectModule,
     selection_kwargs,
-    snapshot_argument_spec,
 )
 
 

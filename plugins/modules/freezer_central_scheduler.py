@@ -20,10 +20,13 @@ description:
     freezer-api, roles C(service) and C(member) in its project), which is also the scheduler's C(service_auth) user.
   - Drift is repaired - a client registered as non-central, with another hostname or with other (for example wider)
     capabilities is deleted and registered again, since freezer-api cannot change C(is_central) of a registration.
+  - freezer-api keeps one registration row per C(client_id) and C(hostname), and checks a job's capabilities
+    against whichever row it reads first. Every row of the O(client_id) is listed; when there is more than one, all
+    are removed and the wanted one registered, in one run, and the removed rows are returned in RV(removed).
   - Reports the jobs the scheduler will serve across projects (O(report_jobs)). A job without a trust is flagged,
     because the scheduler silently skips it in service mode, and so is a job asking for a capability the client
     does not have (for example mode C(fs)). Trust ids are never returned.
-  - O(state=absent) unregisters the client. Check mode predicts C(changed) exactly and changes nothing.
+  - O(state=absent) unregisters the client (every row of the O(client_id)). Check mode predicts C(changed) exactly and changes nothing.
 author:
   - dataprotection.openstack contributors (@dataprotection)
 extends_documentation_fragment:
@@ -201,6 +204,29 @@ client:
       description: Description.
       type: str
       sample: Central scheduler of the backup network
+registrations:
+  description:
+    - Every registration row of the O(client_id) before the task (one per hostname), with the fields of RV(client).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {client_id: central-scheduler-01, hostname: backup01.example.net, is_central: true, description: null,
+       uuid: 0d5c3b8e-9f1a-4c2d-8e7f-6a5b4c3d2e1f, project_id: 4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b,
+       user_id: 9a8b7c6d5e4f4a3b2c1d0e9f8a7b6c5d, supported_actions: [admin, backup, restore],
+       supported_modes: [cindernative], supported_storages: [swift], supported_engines: [tar]}
+removed:
+  description:
+    - The registration rows the task removed (in check mode, would remove), with the fields of RV(client). A
+      replaced registration is removed and registered again, so it is listed here too.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {client_id: central-scheduler-01, hostname: old-backup.example.net, is_central: false, description: null,
+       uuid: 5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c, project_id: 4e1f6b2a9c7d4e3f8a0b1c2d3e4f5a6b,
+       user_id: 9a8b7c6d5e4f4a3b2c1d0e9f8a7b6c5d, supported_actions: [admin, backup, exec, info, restore],
+       supported_modes: [cinder, cindernative, fs], supported_storages: [swift], supported_engines: [tar]}
 action:
   description: What happened - C(created), C(recreated) (drift repaired), C(deleted) or C(unchanged).
   returned: always
@@ -308,7 +334,7 @@ elapsed:
   sample: 42.137
 '''
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.central_scheduler import (
     ALL_ACTIONS,
@@ -317,12 +343,12 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     ALL_STORAGES,
     CAPABILITIES,
     DEFAULTS,
-    CentralSchedulerDriver,
+    CentralSchedulerRegistration,
 )
 
 
 class FreezerCentralSchedulerModule(ProtectionModule):
-    use_wait = False
+    option_groups = ('openstack',)
     # An empty client_id would address the clients collection itself (state=absent: DELETE /clients/ -> 405).
     name_options = ('client_id', 'hostname')
     argument_spec = dict(
@@ -350,16 +376,14 @@ class FreezerCentralSchedulerModule(ProtectionModule):
 
     def run(self):
         p = self.params
-        driver = CentralSchedulerDriver(self.conn, interface=p['interface'])
+        driver = CentralSchedulerRegistration(self.conn, interface=p['interface'])
         if p['state'] == 'absent':
             result = driver.absent(p['client_id'], report_jobs=p['report_jobs'], dry_run=self.check_mode)
         else:
             result = driver.ensure(p['client_id'], p['hostname'], dict((n, p[n]) for n in CAPABILITIES),
                                    description=p['description'], report_jobs=p['report_jobs'],
                                    dry_run=self.check_mode)
-        data = result.as_dict()
-        before, after = data.pop('before', None), data.pop('after', None)
-        return diff_result(data, before, after, self.want_diff)
+        return self.finish(result)
 
 
 def main():

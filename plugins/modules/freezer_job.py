@@ -13,7 +13,7 @@ description:
   - Manages OpenStack Freezer jobs that protect a resource, in two ways.
   - A managed, scheduled job (O(state=present), O(state=absent), O(state=started), O(state=stopped)) with
     backup actions for the resource, an optional retention action (O(remove_older_than) or
-    O(fullbackup_rotation)) and a O(schedule). The job is found by the resource and O(backup_name) together
+    O(fullbackup_rotation)) and a O(schedule). The job is found by the resource and O(protection) together
     (markers the collection writes into its actions) and updated in place when it differs.
     V(started) and V(stopped) send the Freezer job events C(start) and C(stop).
   - A one-shot operation (O(operation=backup), O(operation=restore), O(operation=admin)) creates a job, starts
@@ -53,15 +53,17 @@ options:
         fails (scope the connection to it).
       - Without a compute service in the catalog, a server is found by id through its Cinder attachments.
     type: str
-  backup_name:
+  protection:
     description:
       - Name of the protection. Freezer's C(backup_name) of every action, and the name of the Cinder backups of
         C(cindernative) actions.
+      - Required, except with O(operation=admin) - without it the admin removes every Freezer backup of the volume
+        (Freezer's own, volume-wide C(admin) action); with it only this protection's backups are removed.
     type: str
-    required: true
+    aliases: [backup_name]
   description:
     description:
-      - Description (Freezer's job name) of the job. Default - O(backup_name) for managed jobs.
+      - Description (Freezer's job name) of the job. Default - O(protection) for managed jobs.
     type: str
   client_id:
     description:
@@ -82,8 +84,14 @@ options:
   operation:
     description:
       - One-shot job instead of a managed one - V(backup), V(restore) (C(cindernative) restores the Cinder backup
-        named O(backup_name) into the volume itself) or V(admin) (removes backups; all of the volume's Freezer
-        backups unless O(remove_older_than) or O(fullbackup_rotation) say otherwise).
+        named O(protection) into the volume itself, or into a new volume, see O(restore_to)) or V(admin) (removes
+        backups, all of them unless O(remove_older_than) or O(fullbackup_rotation) say otherwise).
+      - V(admin) with O(protection) removes only that protection's backups. For C(cindernative) the collection removes
+        them through Cinder itself, newest first (Freezer's agent would remove every Freezer backup of the volume,
+        whatever its name), with their Freezer backup records; only backups Freezer made are touched, and a second
+        run reports C(changed=false). Without O(protection) a Freezer C(admin) job removes every Freezer backup of
+        the volume.
+      - Needs O(timeout) > 0 (the task waits for the scheduler) unless O(wait=false).
       - With O(wait=false) the job is started and left in place (not removed).
     type: str
     choices: [backup, restore, admin]
@@ -129,7 +137,7 @@ options:
     default: swift
   container:
     description:
-      - Container (or path) in O(storage). Default - C(freezer_<backup_name>). For C(cindernative) backups it is
+      - Container (or path) in O(storage). Default - C(freezer_<protection>). For C(cindernative) backups it is
         the Cinder backup container.
     type: str
   engine_name:
@@ -155,7 +163,8 @@ options:
   restore_name:
     description:
       - Name (description) of the restore job. C(cindernative) restores overwrite the volume itself, as Cinder
-        backup restores do; nothing new is created.
+        backup restores do; nothing new is created unless O(restore_to=new) (then also the default name of the new
+        volume).
     type: str
   restore_from_date:
     description:
@@ -164,7 +173,29 @@ options:
   restore_backup_id:
     description:
       - Restore exactly this Cinder backup (C(cindernative)); it must exist in the project. Default - the newest
-        available backup of the volume named O(backup_name).
+        available backup of the volume named O(protection).
+    type: str
+  restore_to:
+    description:
+      - Where a C(cindernative) restore of a volume writes - V(existing) (the volume itself, through a Freezer job) or
+        V(new) (a new volume, through Cinder's backup-restore API; Freezer's agent cannot do this). Default -
+        V(existing) when the volume exists, else V(new), so the backups of a deleted volume (give its id) are
+        restored into a new one (disaster recovery).
+      - A new volume carries the metadata C(dataprotection_restored_from) (the backup id); a second run finds it
+        and reports C(changed=false). A restore that fails removes the new volume.
+    type: str
+    choices: [existing, new]
+  restore_volume_name:
+    description:
+      - Name of the new volume of O(restore_to=new). Default - O(restore_name), else C(<protection>-restore).
+    type: str
+  restore_availability_zone:
+    description:
+      - Availability zone of the new volume of O(restore_to=new). Default - the backup's.
+    type: str
+  restore_volume_type:
+    description:
+      - Volume type of the new volume of O(restore_to=new). Default - Cinder's default type.
     type: str
   restore_network:
     description:
@@ -203,7 +234,7 @@ EXAMPLES = r'''
     cloud: mycloud
     resource_type: volume
     resource_id: db-data
-    backup_name: db-data-nightly
+    protection: db-data-nightly
     client_id: backup-node-1
     schedule:
       cron: "0 2 * * *"
@@ -214,7 +245,7 @@ EXAMPLES = r'''
   dataprotection.openstack.freezer_job:
     cloud: mycloud
     resource_id: db-data
-    backup_name: before-upgrade
+    protection: before-upgrade
     client_id: backup-node-1
     operation: backup
     timeout: 900
@@ -224,7 +255,7 @@ EXAMPLES = r'''
   dataprotection.openstack.freezer_job:
     cloud: mycloud
     resource_id: db-data
-    backup_name: before-upgrade
+    protection: before-upgrade
     client_id: backup-node-1
     operation: restore
     restore_name: restore-db-data-before-upgrade
@@ -234,25 +265,46 @@ EXAMPLES = r'''
   dataprotection.openstack.freezer_job:
     cloud: mycloud
     resource_type: project
-    backup_name: tenant-weekly
+    protection: tenant-weekly
     client_id: backup-node-1
     operation: backup
     storage: swift
     timeout: 3600
 
-- name: Remove the volume's Freezer backups
+- name: Remove the backups of the protection before-upgrade (the volume's other backups stay)
   dataprotection.openstack.freezer_job:
     cloud: mycloud
     resource_id: db-data
-    backup_name: before-upgrade
+    protection: before-upgrade
     client_id: backup-node-1
     operation: admin
+
+- name: Remove every Freezer backup of the volume (Freezer's volume-wide admin job)
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_id: db-data
+    client_id: backup-node-1
+    operation: admin
+    timeout: 900
+
+- name: Disaster recovery - the volume was deleted; restore its last backup into a new volume
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa  # the deleted volume's id
+    protection: before-upgrade
+    client_id: backup-node-1
+    operation: restore
+    restore_to: new
+    restore_volume_name: db-data-recovered
+    restore_availability_zone: nova
+    timeout: 900
+  register: recovered
 
 - name: Stop scheduling the nightly job, then remove it
   dataprotection.openstack.freezer_job:
     cloud: mycloud
     resource_id: db-data
-    backup_name: db-data-nightly
+    protection: db-data-nightly
     state: absent
 '''
 
@@ -316,13 +368,21 @@ cinder_backups:
       is_incremental: false
       metadata: {}
 deleted_backups:
-  description: Ids of Cinder backups an admin operation removed.
+  description: Ids of Cinder backups an admin operation removed (in check mode, would remove, for O(protection)).
   returned: O(operation=admin)
   type: list
   elements: str
   sample: ["c4d5e6f7-0811-4a2b-9c3d-4e5f6a7b8c9d"]
+resource_map:
+  description:
+    - Original volume id -> restored volume id of a C(cindernative) restore (the same id for O(restore_to=existing);
+      C((would be created)) in check mode for O(restore_to=new)).
+  returned: O(operation=restore) of a volume with C(cindernative)
+  type: dict
+  sample: {"1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa": "5d6e7f80-2222-4b1a-8c3d-9e0f1a2b3c4d"}
 restored:
-  description: The volumes a C(cindernative) restore wrote into, after Cinder finished.
+  description: The volumes a C(cindernative) restore wrote into (or, O(restore_to=new), created), after Cinder
+    finished.
   returned: O(operation=restore)
   type: list
   elements: dict
@@ -392,18 +452,21 @@ import re
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
 from ansible_collections.dataprotection.openstack.plugins.module_utils import validation
-from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import protection_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer import (
-    FreezerJobDriver,
-    schedule_doc,
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.jobs import FreezerJobs
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.operations import (
+    FreezerOperations,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.views import schedule_doc
 from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError
 
 OPTION_KEYS = ('description', 'client_id', 'schedule', 'volume_mode', 'storage', 'container', 'engine_name',
                'incremental', 'remove_older_than', 'fullbackup_rotation', 'restore_name', 'restore_from_date',
                'restore_backup_id', 'restore_network', 'max_retries', 'max_retries_interval',
-               'extra_action_options')
+               'extra_action_options', 'restore_to', 'restore_volume_name', 'restore_availability_zone',
+               'restore_volume_type')
 
 # freezer-scheduler splits schedule_interval on one space and passes "<unit>=<int>" to APScheduler's interval trigger.
 INTERVAL_RE = re.compile(r'^(continuous|[1-9][0-9]* (weeks|days|hours|minutes|seconds))$')
@@ -415,7 +478,7 @@ CRON_FIELDS = (('minute', 0, 59, ()), ('hour', 0, 23, ()), ('day', 1, 31, ('last
 CRON_PART_RE = re.compile(r'^(\*|[^-/*]+(?:-[^-/*]+)?)(?:/([0-9]+))?$')
 # freezer_action keys the module sets from its own options; extra_action_options cannot set them.
 MANAGED_ACTION_KEYS = {
-    'action': 'operation', 'mode': 'volume_mode', 'backup_name': 'backup_name', 'cindernative_vol_id': 'resource_id',
+    'action': 'operation', 'mode': 'volume_mode', 'backup_name': 'protection', 'cindernative_vol_id': 'resource_id',
     'cinder_vol_id': 'resource_id', 'nova_inst_id': 'resource_id', 'cindernative_backup_id': 'restore_backup_id',
     'cindernative_backup_container': 'container', 'container': 'container', 'storage': 'storage',
     'engine_name': 'engine_name', 'incremental': 'incremental', 'remove_older_than': 'remove_older_than',
@@ -493,10 +556,12 @@ def check_extra_action_options(options):
 
 
 class FreezerJobModule(ProtectionModule):
+    option_groups = ('openstack', 'wait')
     argument_spec = dict(
+        # not required for operation=admin alone: without it the admin removes every Freezer backup of the volume
+        protection_argument_spec('backup_name', required=False),
         resource_type=dict(type='str', default='volume', choices=['project', 'server', 'volume', 'image', 'network']),
         resource_id=dict(type='str'),
-        backup_name=dict(type='str', required=True),
         description=dict(type='str'),
         client_id=dict(type='str'),
         state=dict(type='str', choices=['present', 'absent', 'started', 'stopped']),
@@ -519,6 +584,10 @@ class FreezerJobModule(ProtectionModule):
         restore_from_date=dict(type='str'),
         restore_backup_id=dict(type='str'),
         restore_network=dict(type='str'),
+        restore_to=dict(type='str', choices=['existing', 'new']),
+        restore_volume_name=dict(type='str'),
+        restore_availability_zone=dict(type='str'),
+        restore_volume_type=dict(type='str'),
         max_retries=dict(type='int', default=0),
         max_retries_interval=dict(type='int', default=10),
         extra_action_options=dict(type='dict', no_log=True),
@@ -528,8 +597,8 @@ class FreezerJobModule(ProtectionModule):
                             ('operation', 'schedule')],
     )
 
-    name_options = ('resource_id', 'backup_name', 'client_id', 'container', 'restore_name', 'restore_backup_id',
-                    'restore_network')
+    name_options = ('resource_id', 'protection', 'client_id', 'container', 'restore_name', 'restore_backup_id',
+                    'restore_network', 'restore_volume_name', 'restore_availability_zone', 'restore_volume_type')
 
     def validate(self):
         super().validate()
@@ -546,6 +615,18 @@ class FreezerJobModule(ProtectionModule):
         validation.check_number('max_retries_interval', p['max_retries_interval'], minimum=0, unit='seconds')
         if p['client_id'] is None and (p['operation'] or state != 'absent'):
             raise ProtectionError('client_id is required (the Freezer client whose scheduler runs the job)')
+        if p['protection'] is None and p['operation'] != 'admin':
+            raise ProtectionError('protection (backup_name) is required, except for operation=admin (which then '
+                                  'removes every Freezer backup of the volume)')
+        if p['operation'] and p['wait'] and p['timeout'] <= 0:
+            raise ProtectionError('a one-shot operation needs timeout > 0 (got %s): it waits for the scheduler to '
+                                  'run the job; set wait: false to only start it' % p['timeout'])
+        restore_new = [o for o in ('restore_to', 'restore_volume_name', 'restore_availability_zone',
+                                   'restore_volume_type') if p[o] is not None]
+        if restore_new and (p['operation'] != 'restore' or p['resource_type'] != 'volume' or
+                            p['volume_mode'] != 'cindernative'):
+            raise ProtectionError('%s apply to operation=restore of a volume with volume_mode=cindernative only'
+                                  % ', '.join(restore_new))
         check_schedule(p['schedule'])
         if p['restore_from_date'] is not None:
             parse_time('restore_from_date', validation.check_name('restore_from_date', p['restore_from_date']))
@@ -554,13 +635,9 @@ class FreezerJobModule(ProtectionModule):
     def check_restore_backup(self):
         """restore_backup_id must name a Cinder backup this project can read (Freezer would fail later)."""
         backup_id = self.params['restore_backup_id']
-        try:
-            self.conn.block_storage.get_backup(backup_id)
-        except Exception as exc:  # pylint: disable=broad-except
-            if os_connection.is_not_found(exc):
-                raise ProtectionError('restore_backup_id %s: no such Cinder backup in project %s'
-                                      % (backup_id, self.conn.current_project_id))
-            raise
+        if os_connection.get_or_none(self.conn.block_storage.get_backup, backup_id) is None:
+            raise ProtectionError('restore_backup_id %s: no such Cinder backup in project %s'
+                                  % (backup_id, self.conn.current_project_id))
 
     def run(self):
         p = self.params
@@ -571,23 +648,22 @@ class FreezerJobModule(ProtectionModule):
         options = dict((k, p[k]) for k in OPTION_KEYS)
         if options['schedule']:
             options['schedule'] = dict((k, v) for k, v in options['schedule'].items() if v is not None)
-        driver = FreezerJobDriver(self.conn, interface=p['interface'], **self.wait_options())
+        service = FreezerOperations if p['operation'] else FreezerJobs
+        driver = service(self.conn, interface=p['interface'], **self.wait_options())
         resource_id = p['resource_id']
         if p['resource_type'] == 'project' and not resource_id:
             resource_id = self.conn.current_project_id
         if p['operation']:
             self.report_timings(driver.timings)
-            result = driver.run_operation(p['resource_type'], resource_id, p['backup_name'], p['operation'], options,
+            result = driver.run_operation(p['resource_type'], resource_id, p['protection'], p['operation'], options,
                                           dry_run=self.check_mode)
         elif state == 'absent':
-            result = driver.remove_job(p['resource_type'], resource_id, p['backup_name'], options,
+            result = driver.remove_job(p['resource_type'], resource_id, p['protection'], options,
                                        dry_run=self.check_mode)
         else:
-            result = driver.ensure_job(p['resource_type'], resource_id, p['backup_name'], options, state=state,
+            result = driver.ensure_job(p['resource_type'], resource_id, p['protection'], options, state=state,
                                        dry_run=self.check_mode)
-        data = result.as_dict()
-        before, after = data.pop('before', None), data.pop('after', None)
-        return diff_result(data, before, after, self.want_diff)
+        return self.finish(result)
 
 
 def main():

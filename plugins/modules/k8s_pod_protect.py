@@ -21,10 +21,12 @@ description:
     to be C(Running). Restored objects carry the label C(dataprotection.openstack/checkpoint) and their
     original names in annotations; a second run finds the restore and reports no change.
   - If the restore fails (a volume cannot be restored, the pod fails or does not start in time) everything the
-    run created is removed and named in the message, unless O(keep_on_failure=true).
+    run created is removed and named in the message, unless O(keep_on_failure=true). The pod is deleted first;
+    its volumes stay attached to the node until some seconds after it is gone, so each new volume is deleted
+    only once it is detached (each wait bounded by O(timeout)); what cannot be removed is named.
   - O(state=absent) removes every checkpoint of the protection and its Cinder snapshots/backups. Restored
     resources are not touched.
-  - A protection is identified by the pod (O(namespace), O(pod)) and O(backup_name); the pod may be gone
+  - A protection is identified by the pod (O(namespace), O(pod)) and O(protection); the pod may be gone
     for O(state=restored) and O(state=absent).
   - Use M(dataprotection.openstack.k8s_pod_protectable_info) to list pods and their volumes, and
     M(dataprotection.openstack.checkpoint_info) to read checkpoints.
@@ -54,11 +56,12 @@ options:
       - Namespace of the pod.
     type: str
     default: default
-  backup_name:
+  protection:
     description:
       - Name of the protection.
     type: str
     required: true
+    aliases: [backup_name]
   description:
     description:
       - Description of the checkpoint and of its Cinder snapshots/backups.
@@ -124,7 +127,16 @@ options:
 notes:
   - The Cinder snapshots and backups are always waited for (a checkpoint is only C(available) once they are);
     O(wait=false) only skips waiting for the restored PVCs and pod.
-  - The restored pod gets a fresh service-account token volume, no C(nodeName) and no owner references.
+  - The restored pod gets a fresh service-account token volume, no C(nodeName), no owner references and no
+    ephemeral (C(kubectl debug)) containers, which cannot be set on create.
+  - Annotations are kept except those the cluster writes for binding and provisioning
+    (C(pv.kubernetes.io/bind-completed), C(pv.kubernetes.io/bound-by-controller), C(pv.kubernetes.io/provisioned-by),
+    C(volume.kubernetes.io/storage-provisioner) and its beta twin, C(volume.kubernetes.io/selected-node)); the
+    legacy class annotation C(volume.beta.kubernetes.io/storage-class) and
+    C(kubectl.kubernetes.io/last-applied-configuration) are the user's and are restored.
+  - A namespace the restore creates gets its C(default) service account from the cluster shortly after; the
+    restore waits for it (within O(timeout)). A pod running as another service account needs that account in
+    the target namespace; otherwise the restore fails with the API server's reason.
 seealso:
   - module: dataprotection.openstack.k8s_pod_protectable_info
   - module: dataprotection.openstack.checkpoint_info
@@ -138,7 +150,7 @@ EXAMPLES = r'''
     kubeconfig: ~/.kube/prod.yaml
     namespace: shop
     pod: postgres-0
-    backup_name: nightly
+    protection: nightly
     description: before the schema migration
     bank:
       type: swift
@@ -151,7 +163,7 @@ EXAMPLES = r'''
     kubeconfig: ~/.kube/prod.yaml
     namespace: shop
     pod: postgres-0
-    backup_name: nightly
+    protection: nightly
     state: restored
     restore_namespace: shop-restore-test
     on_collision: rename
@@ -169,7 +181,7 @@ EXAMPLES = r'''
   dataprotection.openstack.k8s_pod_protect:
     namespace: shop
     pod: postgres-0
-    backup_name: weekly
+    protection: weekly
     backup_mode: backup
     bank:
       type: swift
@@ -179,7 +191,7 @@ EXAMPLES = r'''
     cloud: mycloud
     namespace: shop
     pod: postgres-0
-    backup_name: nightly
+    protection: nightly
     state: absent
     bank:
       type: swift
@@ -330,10 +342,8 @@ timings:
 
 import re
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import bank_argument_spec, check_bank
-from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
-from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import kubernetes_argument_spec
-from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import bank, kube_client
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import protection_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
 from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError, check_name
 
@@ -352,12 +362,10 @@ K8S_NAMES = dict(
 
 
 def _spec():
-    spec = kubernetes_argument_spec()
-    spec.update(bank_argument_spec())
+    spec = protection_argument_spec('backup_name')
     spec.update(
         pod=dict(type='str', required=True),
         namespace=dict(type='str', default='default'),
-        backup_name=dict(type='str', required=True),
         description=dict(type='str'),
         backup_mode=dict(type='str', default='snapshot', choices=['snapshot', 'backup']),
         force=dict(type='bool', default=True),
@@ -388,8 +396,9 @@ def check_k8s_name(option, value):
 
 
 class K8sPodProtectModule(ProtectionModule):
+    option_groups = ('openstack', 'wait', 'kubernetes', 'bank')
     argument_spec = _spec()
-    name_options = ('pod', 'namespace', 'backup_name', 'restore_name', 'restore_namespace', 'restore_point')
+    name_options = ('pod', 'namespace', 'protection', 'restore_name', 'restore_namespace', 'restore_point')
 
     def validate(self):
         p = self.params
@@ -400,27 +409,22 @@ class K8sPodProtectModule(ProtectionModule):
         if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
             raise InputError('kubeconfig must be the path of a kubeconfig file (a string) or a dict with its '
                              'content, got a %s' % type(kubeconfig).__name__)
-        check_bank(p.get('bank'))
 
     def run(self):
         p = self.params
-        driver = K8sPodDriver(self.conn, kube_client(self), bank(self), **self.wait_options())
+        driver = K8sPodDriver(self.conn, self.kube, self.bank, **self.wait_options())
         self.report_timings(driver.timings)
         source = (p['namespace'], p['pod'])
         options = dict((k, p[k]) for k in ('description', 'backup_mode', 'force', 'restore_name', 'restore_namespace',
                                            'restore_description', 'on_collision', 'keep_on_failure',
                                            'restore_point'))
         if p['state'] == 'present':
-            result = driver.protect(source, p['backup_name'], options, dry_run=self.check_mode)
+            result = driver.protect(source, p['protection'], options, dry_run=self.check_mode)
         elif p['state'] == 'absent':
-            result = driver.delete(source, p['backup_name'], dry_run=self.check_mode)
+            result = driver.delete(source, p['protection'], dry_run=self.check_mode)
         else:
-            result = driver.restore(source, p['backup_name'], options, dry_run=self.check_mode)
-        data = result.as_dict()
-        before, after = data.pop('before', None), data.pop('after', None)
-        data.pop('plan', None)
-        data.setdefault('deleted', [])
-        return diff_result(data, before, after, self.want_diff)
+            result = driver.restore(source, p['protection'], options, dry_run=self.check_mode)
+        return self.finish(result, drop=('plan',), deleted=[])
 
 
 def main():

@@ -133,29 +133,15 @@ elapsed:
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
-from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import (
-    kubernetes_argument_spec,
-    kubernetes_timeout_argument_spec,
-)
-from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes_module import kube_client
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
-
-
-def _spec():
-    spec = kubernetes_argument_spec(plain_tls_names=True)
-    spec.update(kubernetes_timeout_argument_spec())
-    spec.update(namespace=dict(type='str'), pod=dict(type='str'))
-    return spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.inspect import protectables
 
 
 class K8sPodProtectableInfoModule(ProtectionModule):
-    argument_spec = _spec()
-    use_openstack = False
-    use_wait = False
+    option_groups = ('kubernetes',)
+    argument_spec = dict(namespace=dict(type='str'), pod=dict(type='str'))
 
     def run(self):
-        driver = K8sPodDriver(None, kube_client(self), None)
-        return dict(changed=False, pods=driver.protectables(self.params['namespace'], self.params['pod']))
+        return dict(changed=False, pods=protectables(self.kube, self.params['namespace'], self.params['pod']))
 
 
 def main():

@@ -15,10 +15,10 @@ description:
   - Restore creates a new share from the snapshot with the source's protocol, size, share type, share network and
     availability zone; or, with O(share_id) set to the source share, reverts the share in place to the snapshot.
     Manila reverts a share only to its latest snapshot; the task says so and names the newer snapshots otherwise.
-  - A protection is identified by the share and O(snapshot_name) together, never by the snapshot name alone across
+  - A protection is identified by the share and O(protection) together, never by the snapshot name alone across
     the project.
   - With O(retain) the protection rotates for periodic runs - each run adds a snapshot named
-    C(<snapshot_name>-<UTC timestamp>) and removes the oldest ones this collection created beyond O(retain).
+    C(<protection>-<UTC timestamp>) and removes the oldest ones this collection created beyond O(retain).
     Snapshots this collection did not create are never touched.
   - One task can protect many shares (O(shares), O(share_metadata) or O(query)) with bounded concurrency.
     Each share's result is returned; a failing share fails the task without undoing or hiding the others.
@@ -67,14 +67,16 @@ options:
         has more than one).
       - For example V([?share_protocol=='NFS' && metadata.backup=='daily']).
     type: str
-  snapshot_name:
+  protection:
     description:
       - Name of the protection. Without O(retain) the share snapshot has exactly this name.
       - Must not be empty, only whitespace, or start or end with spaces (the service strips them, so each run would
         add another snapshot), nor hold characters outside the Basic Multilingual Plane (emoji); at most 255
         characters. The same holds for every name and id option and for O(metadata) keys and values.
+      - The collection records it on each snapshot as the metadata C(dataprotection_protection).
     type: str
     required: true
+    aliases: [snapshot_name]
   description:
     description:
       - Description of the share snapshot.
@@ -93,7 +95,7 @@ options:
     description:
       - V(present) ensures the protection exists (a new snapshot each run when O(retain) is set, unless O(min_age)
         says the newest is recent enough).
-      - V(absent) removes the protection's snapshots (the one named O(snapshot_name) and the collection's rotated
+      - V(absent) removes the protection's snapshots (the one named O(protection) and the collection's rotated
         ones). Do this before deleting the share - Manila refuses to delete a share that has snapshots.
       - V(restored) restores the protection's snapshot that O(restore_point) selects (the newest by default) - to
         a new share named O(restore_name), or in place into the source share when O(share_id) is set (Manila
@@ -115,7 +117,7 @@ options:
     description:
       - Which share snapshot of the protection O(state=restored) restores from.
       - V(latest) (the default) is the newest. A share snapshot name (for example a rotated
-        C(<snapshot_name>-<UTC timestamp>)) or id selects that one; by id it may also be a share snapshot of the same
+        C(<protection>-<UTC timestamp>)) or id selects that one; by id it may also be a share snapshot of the same
         share that this collection did not create.
       - An ISO 8601 date or date-time (V(2026-12-01T06:00:00Z), V(2026-12-01)) selects the newest share snapshot taken at
         or before it (a bare date means the end of that day, UTC when no zone is given).
@@ -138,7 +140,7 @@ options:
   adopt:
     description:
       - Only share snapshots carrying this collection's metadata (C(dataprotection_managed), C(dataprotection_protection))
-        belong to a protection. A share snapshot that merely has the name O(snapshot_name) was made by someone else - with
+        belong to a protection. A share snapshot that merely has the name O(protection) was made by someone else - with
         O(state=present) the task fails naming it (it is never taken as the protection), with O(state=absent) it is
         left in place and reported in RV(foreign_snapshots) with a warning.
       - Set V(true) to take such a share snapshot over as the protection (O(state=present)) - the collection's metadata
@@ -165,7 +167,7 @@ EXAMPLES = r'''
   dataprotection.openstack.manila_share_protect:
     cloud: mycloud
     share: app-files
-    snapshot_name: before-upgrade
+    protection: before-upgrade
     description: taken before the 2.0 upgrade
 
 - name: Nightly rotation of every share tagged backup=daily - keep 7, at most one per 20 hours
@@ -173,7 +175,7 @@ EXAMPLES = r'''
     cloud: mycloud
     share_metadata:
       backup: daily
-    snapshot_name: nightly
+    protection: nightly
     retain: 7
     min_age: 72000
     concurrency: 16
@@ -182,7 +184,7 @@ EXAMPLES = r'''
   dataprotection.openstack.manila_share_protect:
     cloud: mycloud
     share: app-files
-    snapshot_name: before-upgrade
+    protection: before-upgrade
     state: restored
     restore_name: app-files-restored
   register: restore
@@ -195,7 +197,7 @@ EXAMPLES = r'''
   dataprotection.openstack.manila_share_protect:
     cloud: mycloud
     share: app-files
-    snapshot_name: before-upgrade
+    protection: before-upgrade
     state: restored
     share_id: "{{ restore.share.id }}"
 
@@ -203,7 +205,7 @@ EXAMPLES = r'''
   dataprotection.openstack.manila_share_protect:
     cloud: mycloud
     share: app-files
-    snapshot_name: nightly
+    protection: nightly
     state: restored
     restore_point: "2026-12-01T06:00:00Z"
     restore_name: app-files-as-of-dec-1
@@ -212,7 +214,7 @@ EXAMPLES = r'''
   dataprotection.openstack.manila_share_protect:
     cloud: mycloud
     share: app-files
-    snapshot_name: before-upgrade
+    protection: before-upgrade
     state: absent
 '''
 
@@ -307,7 +309,7 @@ share_snapshots:
       failed: true
       msg: "share gone-share: not found"
 foreign_snapshots:
-  description: Ids of share snapshots named O(snapshot_name) on the share that this collection did not create; never
+  description: Ids of share snapshots named O(protection) on the share that this collection did not create; never
     touched (see O(adopt)).
   returned: single share
   type: list
@@ -374,10 +376,10 @@ elapsed:
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.manila_share import ManilaShareDriver
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import snapshot_argument_spec
 from ansible_collections.dataprotection.openstack.plugins.module_utils.snapshot_module import (
     SnapshotProtectModule,
     selection_kwargs,
-    snapshot_argument_spec,
 )
 
 

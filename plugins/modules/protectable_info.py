@@ -39,9 +39,10 @@ options:
     default: all
   protection:
     description:
-      - Keep only the snapshots this collection made for this protection (a C(snapshot_name) of the protect
+      - Keep only the snapshots this collection made for this protection (the O(protection) of the protect
         modules, rotated ones included) in each resource's C(snapshots) and C(restore_points).
     type: str
+    aliases: [snapshot_name]
 '''
 
 EXAMPLES = r'''
@@ -60,7 +61,7 @@ EXAMPLES = r'''
   dataprotection.openstack.manila_share_protect:
     cloud: mycloud
     shares: "{{ protectable.protectables | rejectattr('snapshots') | map(attribute='id') }}"
-    snapshot_name: nightly
+    protection: nightly
   when: protectable.protectables | rejectattr('snapshots') | list | length > 0
 
 - name: Show the volumes and their snapshots of the protection "nightly"
@@ -113,6 +114,7 @@ elapsed:
 '''
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import protection_argument_spec
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import PROTECTION_KEY
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import rotation
@@ -125,11 +127,11 @@ DRIVERS = dict(share=ManilaShareDriver, volume=CinderSnapshotDriver)
 
 
 class ProtectableInfoModule(ProtectionModule):
-    use_wait = False
+    option_groups = ('openstack',)
     name_options = ('protection',)
     argument_spec = dict(
+        protection_argument_spec('snapshot_name', required=False),
         resource_type=dict(type='str', default='all', choices=['all'] + sorted(DRIVERS)),
-        protection=dict(type='str'),
     )
 
     def run(self):

@@ -57,6 +57,7 @@ class Controllers:
         self.started_at = {}
         self.ip_counter = 10
         self.pending_hooks = []
+        self.namespace_seen = {}  # namespace uid -> monotonic time the serviceaccounts controller first saw it
 
     def start(self):
         """Run in a daemon thread."""
@@ -86,8 +87,8 @@ class Controllers:
         """Run passes until nothing changes (bounded), then call reclaim hooks outside the lock."""
         for _ in range(20):
             with self.store.lock:
-                changed = any([self._sync_claims(), self._sync_volumes(), self._sync_pods(), self._release_finalizers(),
-                               self._sync_namespaces()])
+                changed = any([self._sync_service_accounts(), self._sync_claims(), self._sync_volumes(), self._sync_pods(),
+                               self.emu.attacher.sync(), self._release_finalizers(), self._sync_namespaces()])
             if not changed:
                 break
         hooks, self.pending_hooks = self.pending_hooks, []
@@ -102,6 +103,23 @@ class Controllers:
     def _put(self, resource, obj):
         self.store.put(resource, obj)
         return True
+
+    # ------------------------------------------------------------ serviceaccounts controller
+    def _sync_service_accounts(self):
+        """Real: kube-controller-manager creates the ``default`` ServiceAccount of every active namespace, shortly after the
+        namespace (``service_account_delay`` seconds here); until then pods using it are refused (kubernetes#66689)."""
+        changed = False
+        delay = float(self.emu.config.get('service_account_delay', 0))
+        for ns in self.store.list_raw('namespaces'):
+            meta = ns['metadata']
+            if meta.get('deletionTimestamp') or self.store.get_raw('serviceaccounts', meta['name'], 'default') is not None:
+                continue
+            seen = self.namespace_seen.setdefault(meta['uid'], time.monotonic())
+            if time.monotonic() - seen >= delay:
+                self.emu.create_default_service_account(meta['name'])
+                self.namespace_seen.pop(meta['uid'], None)
+                changed = True
+        return changed
 
     # ------------------------------------------------------------ PV controller: claims
     def _storage_class(self, name):
@@ -143,7 +161,7 @@ class Controllers:
                 continue
             if phase != 'Pending' or pvc['metadata'].get('deletionTimestamp'):
                 continue
-            sc = self._storage_class(pvc['spec'].get('storageClassName'))
+            sc = self._storage_class(strategies.claim_class(pvc))
             if sc and sc.get('volumeBindingMode') == 'WaitForFirstConsumer' and not self._claim_used_by_pod(pvc):
                 self.emu.record_event(pvc, 'Normal', 'WaitForFirstConsumer', 'waiting for first consumer to be created before binding')
                 continue
@@ -173,7 +191,7 @@ class Controllers:
     @staticmethod
     def _mismatch(pv, pvc):
         """Why a PV cannot satisfy a claim (checkVolumeSatisfyClaim), or ''."""
-        pv_class, pvc_class = pv['spec'].get('storageClassName') or '', pvc['spec'].get('storageClassName') or ''
+        pv_class, pvc_class = strategies.claim_class(pv), strategies.claim_class(pvc)
         if pv_class != pvc_class:
             return 'storageClassName does not match'
         request = ((pvc['spec'].get('resources') or {}).get('requests') or {}).get('storage')
@@ -321,6 +339,8 @@ class Controllers:
             if meta.get('deletionTimestamp'):
                 changed = self._terminate(pod) or changed
                 continue
+            if status.get('phase') == 'Running' and self._ephemeral_statuses(pod):
+                changed = self._put('pods', pod) or changed
             if status.get('phase') != 'Pending':
                 continue
             if not spec.get('nodeName'):
@@ -352,6 +372,11 @@ class Controllers:
                 self.emu.record_event(pod, 'Warning', 'FailedMount', f'Unable to attach or mount volumes: unmounted volumes=[{name}]: '
                                       'timed out waiting for the condition', component='kubelet')
                 return False
+        waiting = self.emu.attacher.attached(pod)
+        if waiting:
+            # Real: the kubelet waits for the attach-detach controller (VolumeAttachment attached) before mounting.
+            self.emu.record_event(pod, 'Warning', 'FailedAttachVolume', waiting, component='attachdetach-controller')
+            return False
         self.started_at.setdefault(uid, time.monotonic())
         try:
             delay = float(anns.get(ANN_START_DELAY, self.emu.config['pod_start_delay']))
@@ -400,6 +425,16 @@ class Controllers:
             for c in spec['containers']:
                 self.emu.record_event(pod, 'Normal', 'Started', f"Started container {c['name']}", component='kubelet')
         return self._put('pods', pod)
+
+    def _ephemeral_statuses(self, pod):
+        """Real kubelet: an ephemeral container added through pods/ephemeralcontainers gets a running status."""
+        status = pod['status']
+        known = {s['name'] for s in status.get('ephemeralContainerStatuses') or []}
+        added = [c for c in pod['spec'].get('ephemeralContainers') or [] if c.get('name') not in known]
+        if not added:
+            return False
+        status.setdefault('ephemeralContainerStatuses', []).extend(self._container_status(c, 'running', {}) for c in added)
+        return True
 
     @staticmethod
     def _container_status(container, state, details, restarts=0):

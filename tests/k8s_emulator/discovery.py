@@ -44,7 +44,7 @@ RESOURCES = [
     Resource('namespaces', 'Namespace', namespaced=False, short_names=('ns',), subresources=('status', 'finalize'),
              verbs=('create', 'delete', 'get', 'list', 'patch', 'update', 'watch'), singular='namespace',
              field_selectors=('metadata.name', 'status.phase')),
-    Resource('pods', 'Pod', short_names=('po',), subresources=('status',), singular='pod', categories=('all',),
+    Resource('pods', 'Pod', short_names=('po',), subresources=('status', 'ephemeralcontainers'), singular='pod', categories=('all',),
              field_selectors=('metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
                               'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName')),
     Resource('persistentvolumeclaims', 'PersistentVolumeClaim', short_names=('pvc',), subresources=('status',),
@@ -55,6 +55,9 @@ RESOURCES = [
              field_selectors=('metadata.name', 'metadata.namespace', 'involvedObject.kind', 'involvedObject.namespace',
                               'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion',
                               'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type')),
+    Resource('serviceaccounts', 'ServiceAccount', short_names=('sa',), has_status=False, singular='serviceaccount'),
+    Resource('volumeattachments', 'VolumeAttachment', group='storage.k8s.io', namespaced=False, subresources=('status',),
+             singular='volumeattachment', field_selectors=('metadata.name',)),
     Resource('storageclasses', 'StorageClass', group='storage.k8s.io', namespaced=False, short_names=('sc',), has_status=False,
              singular='storageclass', field_selectors=('metadata.name',)),
 ]

@@ -6,6 +6,8 @@ import secrets
 import threading
 
 from . import util
+from .attach import Attacher
+from .cinder import Cinder
 from .controllers import Controllers
 from .discovery import BY_NAME
 from .registry import Registry
@@ -18,6 +20,8 @@ DEFAULT_CONFIG = {
     'node_name': 'node-1',    # the single schedulable node
     'pod_start_delay': 0.0,   # seconds between a pod's volumes being ready and Running (per pod: annotation emulator.localcloud/start-delay)
     'paused': False,          # true: controllers do nothing (objects stay as the API left them)
+    'detach_delay': 3.0,      # seconds between a pod being gone/terminated and its Cinder volumes being detached
+    'service_account_delay': 0.5,  # seconds between a namespace being created and its "default" ServiceAccount
 }
 SEED_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
 
@@ -25,18 +29,21 @@ SEED_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
 class Emulator:
     """State of one emulated cluster. ``hooks['on_pv_delete']`` is called with each PV the reclaimer deletes."""
 
-    def __init__(self, token=None, state_file=None, config=None):
+    def __init__(self, token=None, state_file=None, config=None, clouds_yaml=None, cinder_cloud=None):
         self.token = token or secrets.token_hex(16)
         self.state_file = state_file
         self.config = dict(DEFAULT_CONFIG, **(config or {}))
         self.store = Store()
         self.registry = Registry(self.store, self)
         self.controllers = Controllers(self)
+        self.attacher = Attacher(self)
         self.hooks = {}
         self.reclaimed = []
         self._seen_events = set()
         self._dirty = threading.Event()
         self.store.listeners.append(self._on_change)
+        if clouds_yaml and cinder_cloud:
+            self.attacher.cinder = Cinder(clouds_yaml, cinder_cloud)
         if state_file and os.path.exists(state_file):
             self.store.load(state_file)
         else:
@@ -54,6 +61,13 @@ class Emulator:
             'metadata': {'name': 'csi-cinder-sc', 'annotations': {'storageclass.kubernetes.io/is-default-class': 'true'}},
             'provisioner': 'cinder.csi.openstack.org', 'reclaimPolicy': 'Delete', 'volumeBindingMode': 'Immediate',
             'allowVolumeExpansion': True}, {}, 'kube-apiserver')
+        for name in SEED_NAMESPACES:
+            self.create_default_service_account(name)
+
+    def create_default_service_account(self, namespace):
+        """The serviceaccounts controller's ``default`` account of a namespace."""
+        self.store.put('serviceaccounts', {'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': {
+            'name': 'default', 'namespace': namespace, 'uid': util.new_uid(), 'creationTimestamp': util.now()}})
 
     def reset(self):
         """Back to a freshly seeded cluster (config and hooks are kept, the resourceVersion counter keeps growing)."""
@@ -62,15 +76,19 @@ class Emulator:
             self.reclaimed.clear()
             self._seen_events.clear()
             self.controllers.started_at.clear()
+            self.controllers.namespace_seen.clear()
+            self.attacher.reset()
             self.seed()
 
     def start(self):
-        """Start the controllers."""
+        """Start the controllers and the attacher's worker."""
         self.controllers.start()
+        self.attacher.start()
 
     def stop(self):
         """Stop the controllers and save the state file."""
         self.controllers.stop()
+        self.attacher.stop()
         self.save()
 
     def save(self):

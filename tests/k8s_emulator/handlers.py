@@ -13,7 +13,8 @@ from .selection import Selector
 LOG = logging.getLogger('k8s_emulator')
 PUBLIC_PATHS = ('/version', '/healthz', '/livez', '/readyz')
 DEFAULT_WATCH_TIMEOUT = 1800  # Real: a random duration in [--min-request-timeout, 2x] (1800 s default)
-CONFIG_TYPES = {'tick': float, 'pod_start_delay': float, 'node_name': str, 'paused': bool}
+CONFIG_TYPES = {'tick': float, 'pod_start_delay': float, 'node_name': str, 'paused': bool, 'detach_delay': float,
+                'service_account_delay': float}
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -115,7 +115,10 @@ class Registry:
             self._track(body, self._manager(params, user_agent), operation, res)
             if params.get('dryRun'):
                 return 201, body
-            return 201, self.store.put(res.name, body)
+            stored = self.store.put(res.name, body)
+            if res.name == 'namespaces' and self.emulator and float(self.emulator.config.get('service_account_delay', 0)) <= 0:
+                self.emulator.create_default_service_account(meta['name'])  # emulator switch: no race at all
+            return 201, stored
 
     # ------------------------------------------------------------ read
     def get(self, res, namespace, name):
@@ -173,6 +176,20 @@ class Registry:
             if subresource == 'finalize':
                 new = copy.deepcopy(old)
                 new['spec']['finalizers'] = (body.get('spec') or {}).get('finalizers') or []
+            elif subresource == 'ephemeralcontainers':
+                # Real (kubectl debug): only spec.ephemeralContainers changes, and existing ones may not be changed or removed.
+                new = copy.deepcopy(old)
+                wanted = (body.get('spec') or {}).get('ephemeralContainers') or []
+                before = old['spec'].get('ephemeralContainers') or []
+                if wanted[:len(before)] != before:
+                    self._invalid(res, name, [field_error('FieldValueForbidden', 'spec.ephemeralContainers',
+                                                          'existing ephemeral containers may not be changed')])
+                for container in wanted:
+                    strategies.apply_container_defaults(container)
+                new['spec']['ephemeralContainers'] = wanted
+                if self._same(new, old):
+                    return 200, old
+                return 200, self.store.put(res.name, new)
             else:
                 new = strategies.copy_status_for_update(res, body, old, subresource)
                 if subresource != 'status':

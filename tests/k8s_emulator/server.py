@@ -71,9 +71,9 @@ class EmulatorServer(ThreadingHTTPServer):
         self.emulator.stop()
 
 
-def start_server(host='127.0.0.1', port=0, token=None, state_file=None, config=None):
+def start_server(host='127.0.0.1', port=0, token=None, state_file=None, config=None, clouds_yaml=None, cinder_cloud=None):
     """Start an emulator in background threads; returns ``(server, base_url)``. Call ``server.stop()`` when done."""
-    emulator = Emulator(token=token, state_file=state_file, config=config)
+    emulator = Emulator(token=token, state_file=state_file, config=config, clouds_yaml=clouds_yaml, cinder_cloud=cinder_cloud)
     server = EmulatorServer((host, port), emulator)
     emulator.start()
     threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.1}, name='k8s-emulator-http', daemon=True).start()
@@ -87,14 +87,23 @@ def main(argv=None):
     parser.add_argument('--port', type=int, default=6443)
     parser.add_argument('--kubeconfig', required=True, help='where to write the kubeconfig (context "localcloud")')
     parser.add_argument('--state', help='JSON file to load at start and save on changes/exit')
-    parser.add_argument('--token', help='bearer token (default: random)')
+    parser.add_argument('--token', default=os.environ.get('K8S_EMULATOR_TOKEN'),
+                        help='bearer token (default: env K8S_EMULATOR_TOKEN, else random)')
     parser.add_argument('--tick', type=float, default=0.2, help='controller period in seconds (default 0.2)')
     parser.add_argument('--pod-start-delay', type=float, default=0.0, help='seconds before a ready-to-run pod is Running')
+    parser.add_argument('--detach-delay', type=float, default=3.0,
+                        help='seconds between a pod being gone and its Cinder volumes being detached (default 3)')
+    parser.add_argument('--service-account-delay', type=float, default=0.5,
+                        help='seconds between a namespace and its "default" ServiceAccount (default 0.5)')
+    parser.add_argument('--clouds-yaml', help='clouds.yaml holding --cinder-cloud: attach/detach then happen in that Cinder')
+    parser.add_argument('--cinder-cloud', help='cloud (admin) used to attach/detach Cinder volumes')
     parser.add_argument('--verbose', action='store_true', help='log every request')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format='%(asctime)s %(name)s %(levelname)s %(message)s')
     server, base_url = start_server(args.host, args.port, token=args.token, state_file=args.state,
-                                    config={'tick': args.tick, 'pod_start_delay': args.pod_start_delay})
+                                    config={'tick': args.tick, 'pod_start_delay': args.pod_start_delay,
+                                            'detach_delay': args.detach_delay, 'service_account_delay': args.service_account_delay},
+                                    clouds_yaml=args.clouds_yaml, cinder_cloud=args.cinder_cloud)
     server.kubeconfig(args.kubeconfig)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

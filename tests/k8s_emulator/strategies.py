@@ -9,6 +9,8 @@ NAMESPACE_LABEL = 'kubernetes.io/metadata.name'
 DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class'
 PVC_PROTECTION = 'kubernetes.io/pvc-protection'
 PV_PROTECTION = 'kubernetes.io/pv-protection'
+# Real: the beta annotation still selects a claim's (and a PV's) class, ahead of spec.storageClassName.
+LEGACY_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class'
 SA_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount'
 ACCESS_MODES = ('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod')
 PV_SOURCES = ('gcePersistentDisk', 'awsElasticBlockStore', 'hostPath', 'glusterfs', 'nfs', 'rbd', 'iscsi', 'cinder', 'cephfs', 'fc',
@@ -56,6 +58,11 @@ def apply_defaults(res, obj):
         obj.setdefault('volumeBindingMode', 'Immediate')
 
 
+def apply_container_defaults(container):
+    """Container defaults (also for ephemeral containers)."""
+    _default_container(container)
+
+
 def _default_container(container):
     image = container.get('image') or ''
     tag = image.rsplit('/', 1)[-1]
@@ -98,6 +105,16 @@ def admit_create(res, obj, store):
         # ServiceAccount admission: default SA and the projected kube-api-access-<5> token volume mounted in every container.
         spec.setdefault('serviceAccountName', 'default')
         spec.setdefault('serviceAccount', spec['serviceAccountName'])
+        account = spec['serviceAccountName']
+        if store.get_raw('serviceaccounts', meta.get('namespace', ''), account) is None:
+            # Real ServiceAccount admission: 403 when the account does not exist (yet: the "default" account of a new
+            # namespace is created by the serviceaccounts controller shortly after the namespace, kubernetes#66689).
+            raise errors.forbidden('pods', meta.get('name', ''), f"error looking up service account {meta.get('namespace')}/{account}: "
+                                   f'serviceaccount "{account}" not found')
+        if spec.get('ephemeralContainers'):
+            # Real ValidatePodCreate: ephemeral containers are added only through the pods/ephemeralcontainers subresource.
+            raise errors.invalid('Pod', meta.get('name', ''), [field_error('FieldValueForbidden', 'spec.ephemeralContainers',
+                                                                           'cannot be set on create')])
         if spec.get('automountServiceAccountToken') is not False:
             _inject_token_volume(spec)
         # DefaultTolerationSeconds admission.
@@ -110,8 +127,9 @@ def admit_create(res, obj, store):
         spec.setdefault('preemptionPolicy', 'PreemptLowerPriority')
         obj['status'] = {'phase': 'Pending', 'qosClass': _qos_class(spec)}
     elif res.name == 'persistentvolumeclaims':
-        if 'storageClassName' not in obj['spec']:
-            # DefaultStorageClass admission: only when the field is absent (an explicit "" means "no class").
+        if 'storageClassName' not in obj['spec'] and LEGACY_CLASS_ANNOTATION not in (meta.get('annotations') or {}):
+            # DefaultStorageClass admission: only when the field is absent (an explicit "" means "no class") and the
+            # claim has no legacy class annotation (real: GetPersistentVolumeClaimClass reads the annotation first).
             default = next((sc for sc in store.list_raw('storageclasses')
                             if (sc['metadata'].get('annotations') or {}).get(DEFAULT_CLASS_ANNOTATION) == 'true'), None)
             if default:
@@ -123,6 +141,14 @@ def admit_create(res, obj, store):
         _add_finalizer(meta, PV_PROTECTION)
     elif res.name == 'namespaces':
         obj['status'] = {'phase': 'Active'}
+
+
+def claim_class(obj):
+    """Real GetPersistentVolumeClaimClass / GetPersistentVolumeClass: the beta annotation wins over spec.storageClassName."""
+    annotations = obj['metadata'].get('annotations') or {}
+    if LEGACY_CLASS_ANNOTATION in annotations:
+        return annotations[LEGACY_CLASS_ANNOTATION] or ''
+    return (obj.get('spec') or {}).get('storageClassName') or ''
 
 
 def _add_finalizer(meta, name):

@@ -12,24 +12,14 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import (
+    BANK_DEFAULT_CONTAINER as DEFAULT_CONTAINER,
+    BANK_DEFAULT_PATH as DEFAULT_PATH,
+)
 from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.base import CheckpointBank
 from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.local import LocalStore
 from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.swift import SwiftStore
 from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError, check_name
-
-DEFAULT_PATH = '~/.ansible/dataprotection/bank'
-DEFAULT_CONTAINER = 'dataprotection-bank'
-
-
-def bank_argument_spec():
-    """The ``bank`` option (doc fragment ``bank``)."""
-    return dict(
-        bank=dict(type='dict', default={}, options=dict(
-            type=dict(type='str', default='local', choices=['local', 'swift']),
-            path=dict(type='path', default=DEFAULT_PATH),
-            container=dict(type='str', default=DEFAULT_CONTAINER),
-        )),
-    )
 
 
 def check_bank(options):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils import waiter
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.service import CloudService
 
 # Metadata written on everything this collection creates, so retention and
 # cleanup only ever touch the collection's own snapshots.
@@ -60,22 +60,8 @@ class Result:
         return result
 
 
-class ProtectionDriver:
-    """Base of the drivers: holds the connection and the wait settings."""
-
-    #: what the driver protects, for messages
-    resource_kind = 'resource'
-
-    def __init__(self, conn, wait=True, timeout=180, poll_interval=2.0):
-        self.conn = conn
-        self.wait = wait
-        self.timeout = timeout
-        self.poll_interval = poll_interval
-
-    def wait_for(self, fetch, ok, fail=(), transient=None, describe='resource'):
-        """The shared waiter with this driver's timeout and poll interval."""
-        return waiter.wait_for_status(fetch, ok, fail=fail, transient=transient, timeout=self.timeout,
-                                      poll_interval=self.poll_interval, describe=describe)
+class ProtectionDriver(CloudService):
+    """Base of the drivers: a cloud service (connection, wait settings) with the four-method contract."""
 
     # The contract. Subclasses implement these four.
     def status(self, source, name):

@@ -7,26 +7,21 @@ from __future__ import annotations
 
 import concurrent.futures
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
-
-
-def describe_unexpected(exc):
-    if os_connection.is_sdk_error(exc):
-        return os_connection.describe_error(exc)
-    return '%s: %s' % (type(exc).__name__, exc)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import reason_of
 
 
 def entry_of(call, ref, kind, ref_key):
     """Run ``call()`` (returning a Result); a dict entry with ``changed``/``failed``/``msg`` - it never raises."""
+    ref = getattr(ref, 'id', ref)
     try:
         result = call()
         entry = dict(result.data, changed=result.changed, failed=False)
     except ProtectionError as exc:
         entry = dict(exc.result, changed=False, failed=True, msg=exc.msg)
     except Exception as exc:  # pylint: disable=broad-except
-        entry = dict(changed=False, failed=True, msg='%s %s: %s' % (kind, ref, describe_unexpected(exc)))
-    entry[ref_key] = getattr(ref, 'id', ref)
+        entry = dict(changed=False, failed=True, msg='%s %s: %s' % (kind, ref, reason_of(exc)))
+    entry[ref_key] = ref
     entry.pop('before', None)
     entry.pop('after', None)
     return entry

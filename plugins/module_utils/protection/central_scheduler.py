@@ -17,22 +17,25 @@ job is POSTed for a client registered with ``is_central``. This driver
   flagged, since the scheduler silently skips it in service mode, and so is a
   job whose actions ask for a capability the client does not have.
 
-freezer-api is reached through ``FreezerAPI`` of the freezer driver (the
-connection's keystoneauth session, catalog type ``backup``): one REST helper.
+freezer-api keeps one registration row per (client_id, hostname) and checks a
+job's capabilities against whichever row it reads first, so every row of the
+client_id is listed and converged in one run: anything but exactly the wanted
+row is removed (DELETE removes one row per call) and the wanted one registered.
+
+freezer-api is reached through ``FreezerAPI`` (freezer/api.py: the
+connection's keystoneauth session, catalog type ``backup``): one REST client.
 Plain Python: raises ProtectionError, never exits. Trust ids never leave it.
 """
 
 from __future__ import annotations
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ConflictError, ProtectionError
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import (
-    ProtectionDriver,
-    Result,
-)
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer import (
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.api import (
     FreezerAPI,
     FreezerAPIError,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.service import CloudService
 
 CAPABILITIES = ('supported_actions', 'supported_modes', 'supported_storages', 'supported_engines')
 # capability list -> the freezer_action key it restricts
@@ -69,10 +72,17 @@ def normalize_capabilities(capabilities):
     return result
 
 
+def check_client_id(client_id):
+    """A client_id that names one client: an empty one would address the clients collection itself."""
+    if not client_id or not str(client_id).strip():
+        raise ProtectionError('client_id must not be empty or only whitespace (got %r): it would address '
+                              'freezer-api\'s clients collection, not a registration' % (client_id,))
+    return client_id
+
+
 def registration_doc(client_id, hostname, capabilities, description=None):
     """The POST /clients body of a central client."""
-    if not client_id:
-        raise ProtectionError('client_id is required')
+    check_client_id(client_id)
     if not hostname:
         raise ProtectionError('hostname is required to register client %s' % client_id)
     doc = dict(client_id=client_id, hostname=hostname, is_central=True)
@@ -144,8 +154,8 @@ def job_report(job, client):
                 served=not reasons, reasons=sorted(set(reasons), key=reasons.index))
 
 
-class CentralSchedulerDriver(ProtectionDriver):
-    """Registration of a central freezer client and the report of the jobs it serves."""
+class CentralSchedulerRegistration(CloudService):
+    """Registration of a central freezer client (every row of its client_id) and the report of the jobs it serves."""
 
     resource_kind = 'freezer central client'
 
@@ -154,9 +164,14 @@ class CentralSchedulerDriver(ProtectionDriver):
         self.api = api if api is not None else FreezerAPI(conn, interface=interface)
 
     # -- reads --------------------------------------------------------------
+    def rows(self, client_id):
+        """Every registration row of the client_id visible to the caller (its project's and central ones)."""
+        views = [client_view(r) for r in self.api.list_client_records(check_client_id(client_id))]
+        return sorted(views, key=lambda v: (v['hostname'] or '', v['uuid'] or ''))
+
     def get(self, client_id):
-        """The registration visible to the caller (its project's or a central one), or None."""
-        record = self.api.request('GET', 'clients', client_id, missing_ok=True, what='client %s' % client_id)
+        """The registration freezer-api reads first for this client_id (the one it checks jobs against), or None."""
+        record = self.api.get_client_record(check_client_id(client_id))
         return client_view(record) if record else None
 
     def jobs(self, client_id):
@@ -172,64 +187,88 @@ class CentralSchedulerDriver(ProtectionDriver):
                     projects=sorted(set(r['project_id'] for r in reports if r['served'] and r['project_id'])))
 
     # -- present / absent ---------------------------------------------------
+    @staticmethod
+    def _before(rows):
+        if not rows:
+            return None
+        return rows[0] if len(rows) == 1 else dict(registrations=rows)
+
+    @staticmethod
+    def _drift(rows, want):
+        """Why the rows are not exactly the wanted registration (empty: they are)."""
+        if len(rows) == 1:
+            return drift(rows[0], want)
+        reasons = ['%d registrations of client_id %s (hostnames %s): freezer-api checks jobs against whichever it '
+                   'reads first' % (len(rows), want['client_id'], ', '.join(str(r['hostname']) for r in rows))]
+        for row in rows:
+            reasons.extend('%s: %s' % (row['hostname'], reason) for reason in drift(row, want))
+        return reasons
+
     def ensure(self, client_id, hostname, capabilities=None, description=None, report_jobs=True, dry_run=False):
         want = registration_doc(client_id, hostname, capabilities, description)
-        current = self.get(client_id)
-        reasons = drift(current, want) if current else []
+        rows = self.rows(client_id)
+        reasons = self._drift(rows, want) if rows else []
         planned = dict(client_view(dict(want)), project_id=self.api.project_id)
-        if current and not reasons:
-            changed, after, action = False, current, 'unchanged'
+        removed = []
+        if rows and not reasons:
+            changed, after, action = False, rows[0], 'unchanged'
         else:
-            changed, action = True, 'recreated' if current else 'created'
-            if current:
-                self._check_owner(current, reasons)
+            changed, action = True, 'recreated' if rows else 'created'
+            for row in rows:
+                self._check_owner(row, reasons)
+            removed = rows
             if dry_run:
                 after = dict(planned, uuid=None, user_id=None)
             else:
-                if current:
-                    self._delete(client_id)
+                self._delete_all(client_id, rows)
                 after = self._register(want)
-        result = dict(client=after, action=action, drift=reasons, before=current, after=after)
+        result = dict(client=after, action=action, drift=reasons, registrations=rows, removed=removed,
+                      before=self._before(rows), after=after)
         if report_jobs:
             result.update(self.report(client_id, after))
         return Result(changed, **result)
 
     def absent(self, client_id, report_jobs=True, dry_run=False):
-        current = self.get(client_id)
-        result = dict(client=None, action='unchanged', drift=[], before=current, after=None)
-        if current is None:
+        rows = self.rows(client_id)
+        result = dict(client=None, action='unchanged', drift=[], registrations=rows, removed=[],
+                      before=self._before(rows), after=None)
+        if not rows:
             return Result(False, **result)
-        self._check_owner(current, ['state is absent'])
+        for row in rows:
+            self._check_owner(row, ['state is absent'])
         if report_jobs:
-            result.update(self.report(client_id, current))
+            result.update(self.report(client_id, rows[0]))
         if not dry_run:
-            self._delete(client_id)
-        result['action'] = 'deleted'
+            self._delete_all(client_id, rows)
+        result.update(action='deleted', removed=rows)
         return Result(True, **result)
 
     # -- helpers ------------------------------------------------------------
     def _check_owner(self, current, reasons):
         owner = current.get('project_id')
         if owner and owner != self.api.project_id:
-            raise ConflictError('freezer client %s is registered by project %s, not by the project of these '
-                                'credentials (%s), so it cannot be replaced or removed (%s); use the credentials '
-                                'of the scheduler\'s service user' % (current['client_id'], owner,
-                                                                      self.api.project_id, '; '.join(reasons)),
-                                client=current)
+            raise ConflictError('freezer client %s (hostname %s) is registered by project %s, not by the project of '
+                                'these credentials (%s), so it cannot be replaced or removed (%s); use the '
+                                'credentials of the scheduler\'s service user'
+                                % (current['client_id'], current.get('hostname'), owner, self.api.project_id,
+                                   '; '.join(reasons)), client=current)
 
-    def _delete(self, client_id):
-        try:
-            self.api.request('DELETE', 'clients', client_id, missing_ok=True, what='client %s' % client_id)
-        except FreezerAPIError as exc:
-            raise ProtectionError('cannot unregister freezer client %s: %s' % (client_id, exc.msg))
-        if self.get(client_id) is not None:
-            raise ProtectionError('freezer client %s is still registered after DELETE (freezer-api kept it)'
-                                  % client_id)
+    def _delete_all(self, client_id, rows):
+        """Remove every row: freezer-api's DELETE removes the first row it reads, so one call per row."""
+        for _row in rows:
+            try:
+                self.api.delete_client(client_id)
+            except FreezerAPIError as exc:
+                raise ProtectionError('cannot unregister freezer client %s: %s' % (client_id, exc.msg))
+        left = self.rows(client_id)
+        if left:
+            raise ProtectionError('freezer client %s is still registered after DELETE (freezer-api kept %s)'
+                                  % (client_id, ', '.join('hostname %s' % r['hostname'] for r in left)))
 
     def _register(self, want):
         client_id = want['client_id']
         try:
-            self.api.request('POST', 'clients', json=want, what='clients')
+            self.api.register_client(want)
         except FreezerAPIError as exc:
             hint = ''
             if exc.status == 403:
@@ -238,11 +277,11 @@ class CentralSchedulerDriver(ProtectionDriver):
             elif exc.status == 409:
                 hint = '; another project registered this client_id and hostname'
             raise ProtectionError('cannot register central freezer client %s: %s%s' % (client_id, exc.msg, hint))
-        stored = self.get(client_id)
-        if stored is None:
+        stored = self.rows(client_id)
+        if not stored:
             raise ProtectionError('freezer-api accepted central client %s but does not return it' % client_id)
-        left = drift(stored, want)
+        left = self._drift(stored, want)
         if left:
             raise ProtectionError('freezer-api stored central client %s differently from what was sent: %s'
-                                  % (client_id, '; '.join(left)), client=stored)
-        return stored
+                                  % (client_id, '; '.join(left)), client=stored[0])
+        return stored[0]

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to dataprotection.openstack
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Cinder volume snapshot protection (the seed's "Cinder volume snapshot" plugin).
+"""Cinder volume snapshot protection.
 
 protect = snapshot the volume; restore = a new volume from the snapshot;
 delete = remove the snapshot. A protection is identified by (volume,
@@ -9,47 +9,22 @@ snapshot name), never by name alone. With ``retain`` the protection rotates:
 each run adds ``<name>-<UTC timestamp>`` and the oldest of the collection's
 own snapshots beyond ``retain`` are removed; snapshots this collection did not
 create (no ``dataprotection_managed`` metadata) are never touched. The
-lifecycle itself lives in protection/snapshots.py (shared with Manila).
+lifecycle itself lives in protection/snapshots.py (shared with Manila); the
+Cinder statuses and views in protection/cinder.py.
 """
 
 from __future__ import annotations
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshots import (
-    SnapshotDriver,
-    not_found_as_none,
-)
-from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter import NOT_FOUND
+from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import get_or_none
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import cinder
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshots import SnapshotDriver
 
-# Status sets (FACTS.md, extended with every transient status Cinder documents).
-VOLUME_OK = frozenset(['available', 'in-use', 'error_extending', 'error_restoring'])
-VOLUME_FAIL = frozenset(['error', 'error_deleting', 'deleting', NOT_FOUND])
-VOLUME_TRANSIENT = frozenset(['creating', 'attaching', 'detaching', 'reserved', 'backing-up', 'restoring-backup',
-                              'downloading', 'uploading', 'extending', 'retyping', 'maintenance',
-                              'awaiting-transfer'])
-SNAPSHOT_OK = frozenset(['available'])
-SNAPSHOT_FAIL = frozenset(['error', 'error_deleting', 'deleting', NOT_FOUND])
-SNAPSHOT_TRANSIENT = frozenset(['creating', 'backing-up', 'restoring'])
-
-
-def volume_view(volume):
-    """The volume fields the module returns."""
-    if volume is None:
-        return None
-    return dict(id=volume.id, name=volume.name, status=volume.status, size=volume.size,
-                availability_zone=volume.availability_zone, volume_type=volume.volume_type,
-                snapshot_id=volume.snapshot_id, description=volume.description,
-                metadata=dict(volume.metadata or {}),
-                attachments=[a.get('server_id') for a in (volume.attachments or [])])
-
-
-def snapshot_view(snapshot):
-    """The snapshot fields the module returns."""
-    if snapshot is None:
-        return None
-    return dict(id=snapshot.id, name=snapshot.name, status=snapshot.status, volume_id=snapshot.volume_id,
-                size=snapshot.size, description=snapshot.description, created_at=snapshot.created_at,
-                metadata=dict(snapshot.metadata or {}))
+# Kept importable under their old names (cinder_snapshot_protect, k8s_pod and the tests import them from here).
+VOLUME_OK, VOLUME_FAIL, VOLUME_TRANSIENT = cinder.VOLUME_OK, cinder.VOLUME_FAIL, cinder.VOLUME_TRANSIENT
+SNAPSHOT_OK, SNAPSHOT_FAIL, SNAPSHOT_TRANSIENT = cinder.SNAPSHOT_OK, cinder.SNAPSHOT_FAIL, cinder.SNAPSHOT_TRANSIENT
+volume_view = cinder.volume_view
+snapshot_view = cinder.snapshot_view
 
 
 class CinderSnapshotDriver(SnapshotDriver):
@@ -57,12 +32,12 @@ class CinderSnapshotDriver(SnapshotDriver):
     snapshot_kind = 'snapshot'
     snapshot_key = 'snapshot'
     source_ref_key = 'volume_ref'
-    SOURCE_OK, SOURCE_FAIL, SOURCE_TRANSIENT = VOLUME_OK, VOLUME_FAIL, VOLUME_TRANSIENT
-    SNAPSHOT_OK, SNAPSHOT_FAIL, SNAPSHOT_TRANSIENT = SNAPSHOT_OK, SNAPSHOT_FAIL, SNAPSHOT_TRANSIENT
+    SOURCE_OK, SOURCE_FAIL, SOURCE_TRANSIENT = cinder.VOLUME_OK, cinder.VOLUME_FAIL, cinder.VOLUME_TRANSIENT
+    SNAPSHOT_OK, SNAPSHOT_FAIL, SNAPSHOT_TRANSIENT = cinder.SNAPSHOT_OK, cinder.SNAPSHOT_FAIL, cinder.SNAPSHOT_TRANSIENT
     RESTORED_BROKEN = frozenset(['error', 'error_restoring'])
     RESET_COMMAND = 'openstack volume snapshot set --state error {id}'
-    source_view = staticmethod(volume_view)
-    snapshot_view = staticmethod(snapshot_view)
+    source_view = staticmethod(cinder.volume_view)
+    snapshot_view = staticmethod(cinder.snapshot_view)
 
     @staticmethod
     def snapshot_source_id(snapshot):
@@ -70,7 +45,7 @@ class CinderSnapshotDriver(SnapshotDriver):
 
     # -- Cinder calls -----------------------------------------------------
     def _get_source(self, source_id):
-        return not_found_as_none(self.conn.block_storage.get_volume, source_id)
+        return get_or_none(self.conn.block_storage.get_volume, source_id)
 
     def _find_sources_by_name(self, name):
         return list(self.conn.block_storage.volumes(details=True, name=name))
@@ -84,7 +59,7 @@ class CinderSnapshotDriver(SnapshotDriver):
         return self.conn.block_storage.snapshots(details=True, volume_id=source_id)
 
     def _get_snapshot(self, snapshot_id):
-        return not_found_as_none(self.conn.block_storage.get_snapshot, snapshot_id)
+        return get_or_none(self.conn.block_storage.get_snapshot, snapshot_id)
 
     def _create_snapshot_call(self, source, snapshot_name, options, metadata):
         return self.conn.block_storage.create_snapshot(
@@ -111,14 +86,18 @@ class CinderSnapshotDriver(SnapshotDriver):
         if source.status == 'in-use' and not options.get('force'):
             raise ProtectionError('volume %s (%s) is in-use (attached to %s): set force: true to snapshot an '
                                   'attached volume; Cinder refuses it otherwise'
-                                  % (source.name, source.id, ', '.join(a for a in volume_view(source)['attachments'] if a) or '?'),
-                                  volume=volume_view(source))
+                                  % (source.name, source.id,
+                                     ', '.join(a for a in cinder.volume_view(source)['attachments'] if a) or '?'),
+                                  volume=cinder.volume_view(source))
 
     # -- the names the module and callers use -----------------------------
     find_volume = SnapshotDriver.find_source
-    list_volumes = list_sources
-    volume_snapshots = SnapshotDriver.source_snapshots
 
     def restore(self, source, name, options, dry_run=False):
         volume, snapshot = self.restorable_snapshot(source, name, dry_run, options.get('restore_point'))
         return self.restore_new(volume, snapshot, options, dry_run=dry_run)
+
+
+def find_volume(conn, name_or_id):
+    """The one volume lookup: by id or unique name, refused when it belongs to another project."""
+    return CinderSnapshotDriver(conn).find_source(name_or_id)

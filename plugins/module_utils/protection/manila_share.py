@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to dataprotection.openstack
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Manila share snapshot protection (the seed's "Manila share" protection plugin).
+"""Manila share snapshot protection.
 
 protect = snapshot the share; restore = a new share from the snapshot (the
 source's protocol, size, share type, share network and zone), or - with
@@ -21,20 +21,17 @@ from __future__ import annotations
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ConflictError, ProtectionError, WaitFailed
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result, looks_like_id
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.rotation import age_key
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshots import (
-    SnapshotDriver,
-    not_found_as_none,
-)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshots import SnapshotDriver
 from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter import NOT_FOUND
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import sdk_exceptions
+from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import get_or_none, sdk_exceptions
 
 # Snapshot metadata needs 2.73; revert needs 2.27.
 SNAPSHOT_MICROVERSION = '2.73'
 # Written on a share reverted in place: the snapshot it was reverted to (makes the revert idempotent).
 REVERTED_TO_KEY = 'dataprotection_reverted_to'
 
-# Status sets (FACTS.md, extended with Manila's other documented transient statuses).
+# Status sets: Manila's documented share and snapshot statuses.
 SHARE_OK = frozenset(['available'])
 SHARE_FAIL = frozenset(['error', 'error_deleting', 'deleting', 'extending_error', 'shrinking_error',
                         'reverting_error', NOT_FOUND])
@@ -101,7 +98,7 @@ class ManilaShareDriver(SnapshotDriver):
 
     # -- Manila calls -----------------------------------------------------
     def _get_source(self, source_id):
-        return not_found_as_none(self.conn.shared_file_system.get_share, source_id)
+        return get_or_none(self.conn.shared_file_system.get_share, source_id)
 
     def _find_sources_by_name(self, name):
         return list(self.conn.shared_file_system.shares(details=True, name=name))
@@ -119,7 +116,7 @@ class ManilaShareDriver(SnapshotDriver):
         return snapshots
 
     def _get_snapshot(self, snapshot_id):
-        body = not_found_as_none(self._request, 'get', '/snapshots/%s' % snapshot_id)
+        body = get_or_none(self._request, 'get', '/snapshots/%s' % snapshot_id)
         return None if body is None else ShareSnapshotRecord(body['snapshot'])
 
     def _create_snapshot_call(self, source, snapshot_name, options, metadata):
@@ -199,5 +196,3 @@ class ManilaShareDriver(SnapshotDriver):
         self._request('post', '/shares/%s/metadata' % share.id, json={'metadata': {REVERTED_TO_KEY: snapshot.id}})
         share.metadata = dict(share.metadata or {}, **{REVERTED_TO_KEY: snapshot.id})
         return Result(True, share=share_view(share), restored=share_view(share), reverted=True, **common)
-
-    find_share = SnapshotDriver.find_source

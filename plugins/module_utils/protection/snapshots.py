@@ -6,11 +6,12 @@
 A subclass names its kinds and status sets and implements a handful of API
 hooks (``_get_source``, ``_find_sources_by_name``, ``_list_snapshots``,
 ``_get_snapshot``, ``_create_snapshot_call``, ``_delete_snapshot_call``,
-``_create_restored``, ``_delete_source_call``, the views). This class owns the
-behaviour: identity (source + protection name), single and rotating protect,
-settling concurrent runs, delete, restore to a new resource, bulk runs, the
-protectable listing, and cleaning up failed resources (removed, or named in
-the message when the service refuses).
+``_create_restored``, ``_delete_source_call``, the views). SnapshotDriver owns
+the behaviour, one file a job: identity (source + protection name), lookups,
+bulk runs and the protectable listing here; single and rotating protect and
+settling concurrent runs in snapshot_protect.py; delete and the cleanup of
+failed resources (removed, or named in the message when the service refuses)
+in snapshot_delete.py; restore to a new resource in snapshot_restore.py.
 """
 
 from __future__ import annotations
@@ -18,65 +19,30 @@ from __future__ import annotations
 import datetime
 import time
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
-from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import (
-    ConflictError,
-    NotFoundError,
-    ProtectionError,
-    WaitFailed,
-    WaitTimeout,
-)
-from ansible_collections.dataprotection.openstack.plugins.module_utils import waiter
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ConflictError, NotFoundError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import bulk, rotation
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import restore_point as restore_points
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import (
-    MANAGED_KEY,
-    PROTECTION_KEY,
-    RESTORED_FROM_KEY,
     ProtectionDriver,
-    Result,
     looks_like_id,
     parse_time,
     utcnow,
 )
-from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter import NOT_FOUND
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshot_delete import SnapshotDeletion
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshot_protect import SnapshotProtection
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshot_restore import SnapshotRestore
 
-GONE = frozenset([NOT_FOUND, 'deleted'])
-# Cleanup of a failed or stalled snapshot waits at least this long for it to settle (Cinder and Manila delete
-# snapshots only once they are available or error), so a timeout leaves nothing behind.
-CLEANUP_MIN_TIMEOUT = 60
-# Statuses only an admin can move a snapshot out of: Cinder and Manila refuse to delete it (HTTP 400).
-STUCK = frozenset(['error_deleting'])
 # Cinder and Manila stamp created_at to the second. Concurrent runs decide who keeps its resource by
 # (created_at, id); a run looks at the others only once this long after its own resource's second, so every
 # resource stamped with the same second is visible to all of them and they all agree on the order.
 RACE_GRACE_SECONDS = 2.0
 
 
-def not_found_as_none(call, *args):
-    """``call(*args)``, or None when the service answers 404."""
-    try:
-        return call(*args)
-    except Exception as exc:  # pylint: disable=broad-except
-        if os_connection.is_not_found(exc):
-            return None
-        raise
+class SnapshotDriver(SnapshotProtection, SnapshotDeletion, SnapshotRestore, ProtectionDriver):
+    """protect = snapshot the source; restore = a new source from the snapshot; delete = remove the snapshots.
 
-
-def remove_or_name(remove, what, resource_id, adjective='failed'):
-    """Remove a failed resource; the sentence for the message (the resource is named if it stays)."""
-    try:
-        remove()
-        return 'the %s %s was removed' % (adjective, what)
-    except ProtectionError as exc:
-        reason = exc.msg
-    except Exception as exc:  # pylint: disable=broad-except
-        reason = bulk.describe_unexpected(exc)
-    return 'the %s %s %s could not be removed (%s)' % (adjective, what, resource_id, reason)
-
-
-class SnapshotDriver(ProtectionDriver):
-    """protect = snapshot the source; restore = a new source from the snapshot; delete = remove the snapshots."""
+    This class holds the service hooks, the lookups and the bulk runs; protect, delete and restore live in
+    snapshot_protect.py, snapshot_delete.py and snapshot_restore.py.
+    """
 
     resource_kind = 'resource'          # 'volume', 'share'
     snapshot_kind = 'snapshot'          # in messages
@@ -141,12 +107,6 @@ class SnapshotDriver(ProtectionDriver):
     def _delete_source_call(self, source_id):
         raise NotImplementedError
 
-    def _restored_from(self, candidate, snapshot):
-        """A resource this collection restored from ``snapshot`` (a same-named foreign one is never ours)."""
-        metadata = candidate.metadata or {}
-        return (candidate.snapshot_id == snapshot.id and metadata.get(MANAGED_KEY) == 'true'
-                and metadata.get(RESTORED_FROM_KEY) == snapshot.id)
-
     def _check_source_extra(self, source, options):
         """Refusals specific to the service (e.g. Cinder's in-use without force)."""
 
@@ -209,8 +169,6 @@ class SnapshotDriver(ProtectionDriver):
         """One listing of the project's snapshots instead of one per source (bulk)."""
         self._prefetched.update(self._grouped_snapshots(source_ids))
 
-    belongs = staticmethod(rotation.belongs)
-
     def protection_snapshots(self, source, name, snapshots=None):
         """Snapshots of this protection on this source (the collection's own), oldest first."""
         snapshots = self.source_snapshots(source.id) if snapshots is None else snapshots
@@ -219,18 +177,6 @@ class SnapshotDriver(ProtectionDriver):
     def foreign_snapshots(self, name, snapshots):
         """Snapshots named like the protection that this collection did not create: reported, never touched."""
         return sorted((s for s in snapshots if rotation.is_foreign(s, name)), key=rotation.age_key)
-
-    def reset_hint(self, snapshot):
-        return ('%s is %s: Cinder and Manila refuse to delete it until an admin resets its status (%s), then the '
-                'next run removes it' % (self.describe(snapshot, self.snapshot_kind), snapshot.status,
-                                         self.RESET_COMMAND.format(id=snapshot.id)))
-
-    def _refuse_stuck(self, snapshots, source):
-        stuck = [s for s in snapshots if s.status in STUCK]
-        if stuck:
-            raise ProtectionError('%s of %s: %s' % ('; '.join(self.reset_hint(s) for s in stuck),
-                                                    self.describe(source), 'nothing was changed'),
-                                  **self._views(source, **{self.snapshot_key: self.snapshot_view(stuck[0])}))
 
     def status(self, source, name):
         source = self.find_source(source)
@@ -241,131 +187,9 @@ class SnapshotDriver(ProtectionDriver):
         data[self.resource_kind] = self.source_view(source)
         return data
 
-    # -- protect ----------------------------------------------------------
-    def protect(self, source, name, options, dry_run=False):
-        source = self.find_source(source)
-        snapshots = self.source_snapshots(source.id)
-        foreign = self.foreign_snapshots(name, snapshots)
-        ours = self.protection_snapshots(source, name, snapshots)
-        adopted = []
-        if foreign and options.get('adopt'):
-            adopted = self._adopt(source, name, foreign, dry_run)
-            ours = sorted(ours + adopted, key=rotation.age_key)
-            foreign = []
-        if options.get('retain'):
-            result = self._protect_rotating(source, name, options, ours, dry_run)
-        else:
-            result = self._protect_single(source, name, options, ours, foreign, dry_run)
-        result.data['foreign_snapshots'] = [s.id for s in foreign]
-        result.data['adopted'] = [s.id for s in adopted]
-        result.changed = result.changed or bool(adopted)
-        return result
-
-    def _adopt(self, source, name, foreign, dry_run):
-        """Take over the foreign snapshot named like the protection (``adopt: true``) by writing our metadata."""
-        if len(foreign) > 1:
-            raise ConflictError('%s has %d %ss named %s that this collection did not create (%s): adopt takes over '
-                                'one only; remove the extra ones or pass another snapshot_name'
-                                % (self.describe(source), len(foreign), self.snapshot_kind, name,
-                                   ', '.join(s.id for s in foreign)), **self._views(source))
-        snapshot = foreign[0]
-        if snapshot.status not in self.SNAPSHOT_OK | self.SNAPSHOT_TRANSIENT:
-            raise ProtectionError('%s is %s: only a healthy %s can be adopted'
-                                  % (self.describe(snapshot, self.snapshot_kind), snapshot.status, self.snapshot_kind),
-                                  **self._views(source, **{self.snapshot_key: self.snapshot_view(snapshot)}))
-        metadata = dict(snapshot.metadata or {}, **{MANAGED_KEY: 'true', PROTECTION_KEY: name})
-        if not dry_run:
-            self._set_snapshot_metadata_call(snapshot.id, {MANAGED_KEY: 'true', PROTECTION_KEY: name})
-        snapshot.metadata = metadata
-        return [snapshot]
-
-    def _planned(self, source, name):
-        return {'name': name, '%s_id' % self.resource_kind: source.id, 'status': '(would be created)'}
-
-    def _protect_single(self, source, name, options, ours, foreign, dry_run):
-        existing = [s for s in ours if s.name == name]
-        healthy = [s for s in existing if s.status not in self.SNAPSHOT_FAIL]
-        broken = [s for s in existing if s.status in self.SNAPSHOT_FAIL]
-        view = self.snapshot_view
-        if healthy:
-            snapshot = healthy[0]
-            before = view(snapshot)
-            if self.wait and not dry_run and snapshot.status not in self.SNAPSHOT_OK:
-                snapshot = self._wait_snapshot(snapshot, source)
-            return Result(False, **self._views(source, before=before, after=view(snapshot),
-                                               **{self.snapshot_key: view(snapshot)}))
-        if foreign:
-            raise ConflictError(
-                '%s already has a %s named %s (%s) that this collection did not create (no %s metadata): it is left '
-                'alone. Choose another snapshot_name, or set adopt: true to take it over as this protection'
-                % (self.describe(source), self.snapshot_kind, name, ', '.join(s.id for s in foreign), MANAGED_KEY),
-                foreign_snapshots=[s.id for s in foreign], **self._views(source))
-        self._refuse_stuck(broken, source)
-        self._check_source(source, options, dry_run)
-        if dry_run:
-            planned = self._planned(source, name)
-            return Result(True, **self._views(source, deleted=[s.id for s in broken], before=None, after=planned,
-                                              **{self.snapshot_key: planned}))
-        # An errored snapshot of a previous run is replaced, never left behind.
-        deleted = self._delete_snapshots(broken, source)
-        snapshot = self._create_snapshot(source, name, name, options)
-        snapshot, changed = self._settle_race(source, name, snapshot)
-        return Result(changed or bool(deleted), **self._views(source, deleted=deleted, before=None,
-                                                              after=view(snapshot),
-                                                              **{self.snapshot_key: view(snapshot)}))
-
-    def _protect_rotating(self, source, name, options, ours, dry_run):
-        plan = rotation.RotationPlan(ours, options['retain'], options.get('min_age') or 0, self.SNAPSHOT_FAIL)
-        before = [self.snapshot_view(s) for s in plan.snapshots]
-        common = self._views(source, deleted=[s.id for s in plan.doomed], rotation_skipped=not plan.create,
-                             snapshots_before=before, before=before)
-        self._refuse_stuck(plan.doomed, source)
-        if plan.create:
-            self._check_source(source, options, dry_run)
-        if dry_run:
-            planned = self._planned(source, '%s-<timestamp>' % name)
-            snapshot = planned if plan.create else self.snapshot_view(plan.newest)
-            after = [v for v in before if v['id'] not in common['deleted']] + ([planned] if plan.create else [])
-            return Result(plan.changed, after=after, **dict(common, **{self.snapshot_key: snapshot}))
-        snapshot = plan.newest
-        if plan.create:
-            snapshot = self._create_snapshot(source, rotation.rotated_name(name), name, options)
-        self._delete_snapshots(plan.doomed, source)
-        after = [self.snapshot_view(s) for s in self.protection_snapshots(source, name)]
-        return Result(plan.changed, after=after, **dict(common, **{self.snapshot_key: self.snapshot_view(snapshot)}))
-
     def _wait_source(self, source, describe=None):
         return self.wait_for(lambda: self._get_source(source.id), self.SOURCE_OK, self.SOURCE_FAIL,
                              self.SOURCE_TRANSIENT, describe=describe or self.describe(source))
-
-    def _check_source(self, source, options, dry_run):
-        if source.status in self.SOURCE_TRANSIENT and self.wait and not dry_run:
-            source = self._wait_source(source)
-        if source.status not in self.SOURCE_OK and source.status not in self.SOURCE_TRANSIENT:
-            raise ProtectionError('%s is %s: it cannot be snapshotted' % (self.describe(source), source.status),
-                                  **self._views(source))
-        self._check_source_extra(source, options)
-
-    def _create_snapshot(self, source, snapshot_name, protection, options):
-        metadata = dict(options.get('metadata') or {})
-        metadata.update({MANAGED_KEY: 'true', PROTECTION_KEY: protection})
-        snapshot = self._create_snapshot_call(source, snapshot_name, options, metadata)
-        if not self.wait:
-            return snapshot
-        return self._wait_snapshot(snapshot, source)
-
-    def _wait_snapshot(self, snapshot, source):
-        describe = '%s of %s' % (self.describe(snapshot, self.snapshot_kind), self.describe(source))
-        try:
-            return self.wait_for(lambda: self._get_snapshot(snapshot.id), self.SNAPSHOT_OK, self.SNAPSHOT_FAIL,
-                                 self.SNAPSHOT_TRANSIENT, describe=describe)
-        except WaitFailed as exc:  # WaitTimeout included: the stalled snapshot goes too
-            left = remove_or_name(lambda: self._delete_snapshots([exc.last or snapshot], source, cleanup=True),
-                                  self.snapshot_kind, snapshot.id)
-            if 'could not' in left and 'resets its status' not in left:
-                left += '; the next run of this task tries to remove it again'
-            raise ProtectionError('%s; %s' % (exc.msg, left),
-                                  **self._views(source, **{self.snapshot_key: self.snapshot_view(exc.last)}))
 
     def _after_race_grace(self, obj):
         """Sleep until ``race_grace`` seconds after ``obj``'s created_at second (see RACE_GRACE_SECONDS)."""
@@ -374,201 +198,6 @@ class SnapshotDriver(ProtectionDriver):
             return
         delay = (created + datetime.timedelta(seconds=self.race_grace) - utcnow()).total_seconds()
         time.sleep(min(max(delay, 0), self.race_grace + 1))
-
-    def _settle_race(self, source, name, mine):
-        """Two concurrent runs may both create; the oldest snapshot wins, the other run removes its own."""
-        if not self.wait:
-            return mine, True
-        self._after_race_grace(mine)
-        same = [s for s in self.protection_snapshots(source, name)
-                if s.name == name and s.status not in self.SNAPSHOT_FAIL]
-        if len(same) <= 1 or same[0].id == mine.id:
-            return mine, True
-        self._delete_snapshots([mine], source)
-        winner = same[0]
-        if winner.status not in self.SNAPSHOT_OK:
-            winner = self._wait_snapshot(winner, source)
-        return winner, False
-
-    # -- delete -----------------------------------------------------------
-    def delete(self, source, name, dry_run=False):
-        try:
-            source = self.find_source(source)
-        except NotFoundError:
-            # Neither Cinder nor Manila deletes a source that has snapshots: no source, no snapshots.
-            return Result(False, deleted=[], before=None, after=None, foreign_snapshots=[],
-                          **{self.snapshot_key: None, self.resource_kind: None})
-        listed = self.source_snapshots(source.id)
-        snapshots = self.protection_snapshots(source, name, listed)
-        foreign = self.foreign_snapshots(name, listed)
-        before = [self.snapshot_view(s) for s in snapshots]
-        self._refuse_stuck(snapshots, source)
-        if not dry_run:
-            self._delete_snapshots(snapshots, source)
-        return Result(bool(snapshots), **self._views(source, deleted=[s.id for s in snapshots], before=before,
-                                                     after=[], foreign_snapshots=[s.id for s in foreign],
-                                                     **{self.snapshot_key: None}))
-
-    def _deletable(self, snapshot, settle):
-        """``snapshot`` once the service can delete it (available or error); None when it is gone already."""
-        if snapshot.status not in self.SNAPSHOT_TRANSIENT:
-            return snapshot
-        describe = self.describe(snapshot, self.snapshot_kind)
-        try:
-            settled = waiter.wait_for_status(lambda s=snapshot: self._get_snapshot(s.id),
-                                             self.SNAPSHOT_OK | {'error'} | GONE | STUCK, timeout=settle,
-                                             poll_interval=self.poll_interval, describe=describe)
-        except WaitTimeout as exc:
-            raise ProtectionError('%s is still %s after %ss: Cinder and Manila delete a snapshot only once it is '
-                                  'available or in error; run the task again later, or raise timeout'
-                                  % (describe, exc.status, settle))
-        if settled is None or settled.status in GONE:
-            return None
-        if settled.status in STUCK:
-            raise ProtectionError(self.reset_hint(settled))
-        return settled
-
-    def _delete_snapshots(self, snapshots, source, cleanup=False):
-        """Delete the snapshots (each once it is deletable, within the timeout); wait until they are gone."""
-        deleted = []
-        settle = max(self.timeout, CLEANUP_MIN_TIMEOUT) if cleanup else self.timeout
-        for snapshot in snapshots:
-            if snapshot.status in STUCK:
-                raise ProtectionError(self.reset_hint(snapshot))
-            if snapshot.status != 'deleting':
-                current = self._deletable(snapshot, settle)
-                if current is None:
-                    deleted.append(snapshot.id)
-                    continue
-                self._delete_snapshot_call(snapshot.id)
-            deleted.append(snapshot.id)
-        if self.wait or cleanup:
-            for snapshot in snapshots:
-                try:
-                    self.waiter_for_gone(snapshot, source, settle)
-                except WaitFailed as exc:
-                    if exc.status in STUCK:
-                        raise ProtectionError(self.reset_hint(exc.last or snapshot))
-                    raise
-        return deleted
-
-    def waiter_for_gone(self, snapshot, source, timeout):
-        return waiter.wait_for_status(lambda s=snapshot: self._get_snapshot(s.id), GONE, fail=STUCK,
-                                      timeout=timeout, poll_interval=self.poll_interval,
-                                      describe='deletion of %s of %s %s'
-                                      % (self.describe(snapshot, self.snapshot_kind), self.resource_kind, source.id))
-
-    # -- restore to a new resource ----------------------------------------
-    def restorable_snapshot(self, source, name, dry_run, restore_point=None):
-        """The snapshot ``restore_point`` selects (default: the protection's newest), available (waited for when it
-        is still being created). By id it may also be a snapshot of the same source this collection did not make."""
-        source = self.find_source(source)
-        listed = self.source_snapshots(source.id)
-        ours = [s for s in self.protection_snapshots(source, name, listed) if s.status not in self.SNAPSHOT_FAIL]
-        what = '%s of %s' % (name, self.describe(source))
-        if not ours and restore_point in (None, restore_points.LATEST):
-            foreign = self.foreign_snapshots(name, listed)
-            hint = ''
-            if foreign:
-                hint = ('; %s %s (%s) has that name but was not created by this collection: restore from it with '
-                        'restore_point: <its id>, or adopt it first (state: present, adopt: true)'
-                        % (self.snapshot_kind, name, ', '.join(s.id for s in foreign)))
-            raise NotFoundError('%s has no %s %s to restore from%s'
-                                % (self.describe(source), self.snapshot_kind, name, hint), **self._views(source))
-        try:
-            snapshot = restore_points.select(ours, restore_point, what, any_by_id=listed)
-        except NotFoundError as exc:
-            raise NotFoundError(exc.msg, **self._views(source))
-        if snapshot.status not in self.SNAPSHOT_OK:
-            if snapshot.status in self.SNAPSHOT_TRANSIENT and self.wait and not dry_run:
-                snapshot = self._wait_snapshot(snapshot, source)
-            else:
-                raise ProtectionError('%s is %s, not available: it cannot be restored'
-                                      % (self.describe(snapshot, self.snapshot_kind), snapshot.status),
-                                      **{self.snapshot_key: self.snapshot_view(snapshot)})
-        return source, snapshot
-
-    def _restored_copies(self, restore_name, snapshot):
-        """(every resource named ``restore_name``, the ones this collection restored from ``snapshot``, oldest first)."""
-        existing = [s for s in self._find_sources_by_name(restore_name) if s.name == restore_name]
-        ours = sorted((s for s in existing if self._restored_from(s, snapshot) and s.status not in self.SOURCE_FAIL),
-                      key=rotation.age_key)
-        return existing, ours
-
-    def restore_new(self, source, snapshot, options, dry_run=False):
-        """A new resource named ``restore_name`` from ``snapshot``; found again (changed=False) on the next run.
-
-        Concurrent runs settle like protect: the oldest restored resource wins, the others remove their own.
-        Copies a run finds on top of the one it reports (left by runs with ``wait: false``) are returned as
-        ``duplicates``, never deleted by guesswork.
-        """
-        restore_name, kind, view = options['restore_name'], self.resource_kind, self.source_view
-        existing, ours = self._restored_copies(restore_name, snapshot)
-        common = self._views(source, **{self.snapshot_key: self.snapshot_view(snapshot)})
-        if existing and not ours:
-            broken = [s for s in existing if self._restored_from(s, snapshot)]
-            if broken:
-                raise ProtectionError('%s restored from %s %s is in status %s; delete it and run again'
-                                      % (self.describe(broken[0]), self.snapshot_kind, snapshot.id, broken[0].status),
-                                      **common)
-            raise ConflictError('%s %s already exists (%s) and was not restored from %s by this collection; choose '
-                                'another restore_name'
-                                % (kind, restore_name, ', '.join(s.id for s in existing),
-                                   self.describe(snapshot, self.snapshot_kind)),
-                                **{self.snapshot_key: self.snapshot_view(snapshot)})
-        if ours:
-            restored = ours[0]
-            if restored.status in self.RESTORED_BROKEN:
-                raise ProtectionError('%s restored from %s %s is in status %s; delete it and run again'
-                                      % (self.describe(restored), self.snapshot_kind, snapshot.id, restored.status),
-                                      **common)
-            if self.wait and not dry_run and restored.status not in self.SOURCE_OK:
-                restored = self._wait_restored(restored, snapshot)
-            return Result(False, restored=view(restored), resource_map={source.id: restored.id},
-                          duplicates=[s.id for s in ours[1:]], before=view(restored), after=view(restored), **common)
-        if dry_run:
-            planned = dict(name=restore_name, snapshot_id=snapshot.id, status='(would be created)')
-            return Result(True, restored=planned, resource_map={source.id: None}, duplicates=[], before=None,
-                          after=planned, **common)
-        restored = self._create_restored(source, snapshot, options, {MANAGED_KEY: 'true',
-                                                                     RESTORED_FROM_KEY: snapshot.id})
-        changed = True
-        if self.wait:
-            restored = self._wait_restored(restored, snapshot)
-            restored, changed = self._settle_restore_race(restored, snapshot, restore_name)
-        return Result(changed, restored=view(restored), resource_map={source.id: restored.id}, duplicates=[],
-                      before=None, after=view(restored), **common)
-
-    def _settle_restore_race(self, mine, snapshot, restore_name):
-        """Concurrent restores to one name: the oldest copy wins; a later one removes itself, reports the winner."""
-        self._after_race_grace(mine)
-        _existing, ours = self._restored_copies(restore_name, snapshot)
-        if not ours or ours[0].id == mine.id:
-            return mine, True
-        winner = ours[0]
-        describe = '%s (a concurrent run restored %s first)' % (self.describe(mine), self.describe(winner))
-        left = remove_or_name(lambda: self._remove_restored(mine, describe), self.resource_kind, mine.id,
-                              adjective='duplicate')
-        if 'could not' in left:
-            raise ProtectionError('%s restored the same %s concurrently; %s' % (describe, self.snapshot_kind, left),
-                                  restored=self.source_view(winner))
-        if winner.status not in self.SOURCE_OK:
-            winner = self._wait_restored(winner, snapshot)
-        return winner, False
-
-    def _remove_restored(self, restored, describe):
-        self._delete_source_call(restored.id)
-        self.wait_for(lambda: self._get_source(restored.id), GONE, fail={'error_deleting'},
-                      describe='deletion of %s' % describe)
-
-    def _wait_restored(self, restored, snapshot):
-        describe = '%s restored from %s %s' % (self.describe(restored), self.snapshot_kind, snapshot.id)
-        try:
-            return self._wait_source(restored, describe=describe)
-        except WaitFailed as exc:
-            left = remove_or_name(lambda: self._delete_source_call(restored.id), self.resource_kind, restored.id)
-            raise ProtectionError('%s; %s' % (exc.msg, left), restored=self.source_view(exc.last),
-                                  **{self.snapshot_key: self.snapshot_view(snapshot)})
 
     # -- bulk and listing -------------------------------------------------
     def protect_many(self, sources, name, options, concurrency=8, dry_run=False):

@@ -223,3 +223,69 @@ def test_member_cannot_register_a_central_client(lc_demo, clouds_yaml, demo, cli
     assert 'roles service and member' in run['msg']
     no_traceback(run)
     assert demo.client(client_id) is None
+
+
+# -- issue 17: empty client_id; several rows of one client_id ------------------------------------------------------
+def rows_of(svc, client_id):
+    """Every registration row of the client_id freezer-api lists (one per hostname)."""
+    status, body = svc.call('GET', '/clients', params=dict(limit=1000))
+    assert status == 200, body
+    return [r for r in body['clients'] if r['client']['client_id'] == client_id]
+
+
+def delete_every_row(svc, client_id):
+    for _row in rows_of(svc, client_id):
+        svc.call('DELETE', '/clients/' + client_id)
+
+
+def test_empty_client_id_is_refused_in_every_state(svc, svc_env):
+    """Before: state=absent in check mode predicted deleting nothing and a real run got HTTP 405 (DELETE /clients/).
+    (Whitespace-only ids: tests/unit/plugins/module_utils/protection/test_central_scheduler.py.)"""
+    for state in ('present', 'absent'):
+        for check in (True, False):
+            result = central(svc_env, check=check, client_id='', hostname='backup01', state=state)
+            assert result.failed and result.changed is False, result
+            assert 'client_id must not be empty or only whitespace' in result['msg'], result['msg']
+            assert 'HTTP' not in result['msg']
+            no_traceback(result)
+    rows = svc.call('GET', '/clients', params=dict(limit=1000))[1]['clients']
+    assert not [r for r in rows if not (r['client'].get('client_id') or '').strip()]
+
+
+def test_rows_with_other_hostnames_are_converged_in_one_run(svc, svc_env, client_id):
+    """freezer-api keeps one row per (client_id, hostname): a stale wide row of another hostname must go too."""
+    wanted = dict(client_id=client_id, hostname='backup01', is_central=True, supported_actions=['admin', 'backup',
+                  'restore'], supported_modes=['cindernative'], supported_storages=['swift'], supported_engines=['tar'])
+    stale = dict(wanted, hostname='old-backup', supported_modes=['cindernative', 'fs'],
+                 supported_actions=['backup', 'exec'])
+    try:
+        for doc in (wanted, stale):
+            status, body = svc.call('POST', '/clients', json=doc)
+            assert status == 201, body
+        assert sorted(r['client']['hostname'] for r in rows_of(svc, client_id)) == ['backup01', 'old-backup']
+
+        check = central(svc_env, check=True, client_id=client_id, hostname='backup01', report_jobs=False)
+        assert check.changed is True and check['action'] == 'recreated', check
+        assert sorted(r['hostname'] for r in check['removed']) == ['backup01', 'old-backup']
+        assert len(rows_of(svc, client_id)) == 2  # check mode removed nothing
+
+        fixed = central(svc_env, client_id=client_id, hostname='backup01', report_jobs=False)
+        assert fixed.changed is True and not fixed.failed, fixed
+        assert sorted(r['hostname'] for r in fixed['registrations']) == ['backup01', 'old-backup']
+        assert sorted(r['hostname'] for r in fixed['removed']) == ['backup01', 'old-backup']
+        assert any('2 registrations of client_id %s' % client_id in d for d in fixed['drift']), fixed['drift']
+        assert any(d.startswith('old-backup: supported_modes wider than wanted: also fs') for d in fixed['drift'])
+        rows = rows_of(svc, client_id)
+        assert [(r['client']['hostname'], r['client']['supported_modes']) for r in rows] == \
+            [('backup01', ['cindernative'])]
+        again = central(svc_env, client_id=client_id, hostname='backup01', report_jobs=False)
+        assert again.changed is False and again['removed'] == [], again
+
+        status, body = svc.call('POST', '/clients', json=stale)
+        assert status == 201, body
+        gone = central(svc_env, client_id=client_id, state='absent', report_jobs=False)
+        assert gone.changed is True and gone['action'] == 'deleted', gone
+        assert sorted(r['hostname'] for r in gone['removed']) == ['backup01', 'old-backup']
+        assert rows_of(svc, client_id) == []
+    finally:
+        delete_every_row(svc, client_id)

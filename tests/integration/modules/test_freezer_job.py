@@ -291,33 +291,45 @@ def test_backup_restore_admin_volume(cloud_env, demo_conn, freezer, scheduler, v
     assert_no_job_left(freezer, unique)
 
 
-def test_server_volume_booted_and_project(cloud_env, demo_conn, freezer, scheduler, volumes, unique):
-    """No Nova here: the server is known to Cinder only (its boot volume attached at /dev/vda)."""
+def test_server_volume_booted_and_project(cloud_env, os_conn_factory, demo_conn, freezer, scheduler, volumes, unique):
+    """A real (fake-driver) Nova server booted from a Cinder volume: its backup is its system volume's."""
     boot = volumes(unique + '-boot')
     data = volumes(unique + '-data')
     bs = demo_conn.block_storage
     bs.set_volume_bootable_status(boot, True)
-    server_id = str(uuid.uuid4())
-    bs.attach_volume(boot, '/dev/vda', instance=server_id)
-    wait_status(lambda: bs.get_volume(boot.id), {'in-use'})
+    nova = os_conn_factory('localcloud-demo', compute_api_version='2.90')
+    flavor = nova.compute.find_flavor('dp.tiny', ignore_missing=False)
+    server = nova.compute.create_server(name=unique + '-srv', flavor_id=flavor.id, networks='none',
+                                        block_device_mapping=[{'boot_index': 0, 'uuid': boot.id,
+                                                               'source_type': 'volume', 'destination_type': 'volume',
+                                                               'delete_on_termination': False}])
+    try:
+        server = wait_status(lambda: get_or_none(nova.compute.get_server, server.id), {'ACTIVE', 'ERROR'}, timeout=180)
+        assert server.status == 'ACTIVE', server.fault
+        wait_status(lambda: bs.get_volume(boot.id), {'in-use'})
 
-    server = job(cloud_env, operation='backup', resource_type='server', resource_id=server_id, backup_name=unique,
-                 client_id=scheduler['client_id'])
-    assert server.changed is True and not server.failed, server
-    assert server['resource']['boot'] == 'volume' and server['resource']['boot_volume']['id'] == boot.id
-    [action] = [a['freezer_action'] for a in server['job']['job_actions']]
-    assert (action['mode'], action['cindernative_vol_id']) == ('cindernative', boot.id)
-    assert [b.status for b in backups_named(demo_conn, boot.id, unique)] == ['available']
-    assert_no_job_left(freezer, unique)
+        backup = job(cloud_env, operation='backup', resource_type='server', resource_id=server.id,
+                     backup_name=unique, client_id=scheduler['client_id'])
+        assert backup.changed is True and not backup.failed, backup
+        assert backup['resource']['boot'] == 'volume' and backup['resource']['boot_volume']['id'] == boot.id
+        [action] = [a['freezer_action'] for a in backup['job']['job_actions']]
+        assert (action['mode'], action['cindernative_vol_id']) == ('cindernative', boot.id)
+        assert [b.status for b in backups_named(demo_conn, boot.id, unique)] == ['available']
+        assert_no_job_left(freezer, unique)
 
-    # project: a managed job (check mode + real) with one action per volume; the boot volume appears once
-    project = job(cloud_env, check=True, resource_type='project', backup_name=unique + '-p',
-                  client_id=scheduler['client_id'])
-    assert project.changed is True and not project.failed, project
-    vol_actions = [a['freezer_action']['cindernative_vol_id'] for a in project['job']['job_actions']]
-    assert boot.id in vol_actions and data.id in vol_actions and len(vol_actions) == len(set(vol_actions))
-    assert project['resource']['compute'] is False
-    assert freezer.jobs_of(unique + '-p') == []
+        # project: a managed job (check mode) with one action per volume; the boot volume appears once
+        project = job(cloud_env, check=True, resource_type='project', backup_name=unique + '-p',
+                      client_id=scheduler['client_id'])
+        assert project.changed is True and not project.failed, project
+        vol_actions = [a['freezer_action'].get('cindernative_vol_id') for a in project['job']['job_actions']]
+        assert boot.id in vol_actions and data.id in vol_actions
+        assert len([v for v in vol_actions if v]) == len({v for v in vol_actions if v})
+        assert project['resource']['compute'] is True
+        assert freezer.jobs_of(unique + '-p') == []
+    finally:
+        nova.compute.delete_server(server.id, ignore_missing=True)
+        wait_status(lambda: get_or_none(nova.compute.get_server, server.id), {'gone'}, timeout=180)
+        wait_status(lambda: bs.get_volume(boot.id), {'available'})
 
 
 def test_image_and_network_are_not_backed_up_alone(cloud_env, freezer, scheduler):
@@ -390,3 +402,76 @@ def test_cinder_backup_error_fails_and_leaves_nothing(cloud_env, demo_conn, free
     assert backups_named(demo_conn, volume.id, unique) == []
     assert freezer.backups_of(unique) == []
     assert_no_job_left(freezer, unique)
+
+
+# -- issue 14: admin of one protection, timeout 0, disaster recovery into a new volume ----------------------------
+def volumes_named(conn, name):
+    return [v for v in conn.block_storage.volumes(details=True, name=name) if v.name == name]
+
+
+def test_admin_scope_timeout_0_and_restore_after_the_source_is_gone(cloud_env, admin_conn, demo_conn, freezer,
+                                                                    scheduler, volumes, unique):
+    volume = volumes(unique)
+    marker = ('dataprotection dr %s' % unique).encode()
+    write_marker(volume.id, marker)
+    keep, drop = unique + '-keep', unique + '-drop'
+    base = dict(resource_id=volume.id, client_id=scheduler['client_id'])
+    for name in (keep, drop):
+        made = job(cloud_env, operation='backup', backup_name=name, **base)
+        assert made.changed is True and not made.failed, made
+    [kept_backup] = backups_named(demo_conn, volume.id, keep)
+
+    # timeout 0 with a one-shot operation: refused up front, nothing created
+    zero = job(cloud_env, operation='backup', backup_name=unique + '-zero', timeout=0, **base)
+    assert zero.failed and 'a one-shot operation needs timeout > 0' in zero['msg'], zero
+    assert backups_named(demo_conn, volume.id, unique + '-zero') == [] and freezer.jobs_of(unique + '-zero') == []
+
+    # admin with a backup_name removes that protection's backups only (Freezer's agent would remove both)
+    check = job(cloud_env, check=True, operation='admin', backup_name=drop, **base)
+    assert check.changed is True and len(check['deleted_backups']) == 1, check
+    assert len(backups_named(demo_conn, volume.id, drop)) == 1
+    admin = job(cloud_env, operation='admin', backup_name=drop, **base)
+    assert admin.changed is True and not admin.failed and admin['deleted_backups'] == check['deleted_backups'], admin
+    assert backups_named(demo_conn, volume.id, drop) == [] and freezer.backups_of(drop) == []
+    assert [b.id for b in backups_named(demo_conn, volume.id, keep)] == [kept_backup.id]
+    assert len(freezer.backups_of(keep)) == 1
+    assert job(cloud_env, operation='admin', backup_name=drop, **base).changed is False
+    assert_no_job_left(freezer, drop)
+
+    # disaster recovery: the source volume is deleted; its backup goes into a NEW volume through Cinder
+    demo_conn.block_storage.delete_volume(volume.id)
+    wait_status(lambda: get_or_none(demo_conn.block_storage.get_volume, volume.id), {'gone'})
+    type_name = unique + '-nowhere'
+    nowhere = admin_conn.block_storage.create_type(name=type_name, extra_specs={'volume_backend_name': 'nowhere'})
+    new_name = unique + '-dr'
+    try:
+        existing = job(cloud_env, operation='restore', backup_name=keep, restore_to='existing', **base)
+        assert existing.failed and 'restore_to: new' in existing['msg'], existing
+
+        # a restore that fails (no backend serves the type: the new volume goes to error) leaves nothing behind
+        failed = job(cloud_env, operation='restore', backup_name=keep, restore_volume_name=new_name + '-fail',
+                     restore_volume_type=type_name, **base)
+        assert failed.failed and 'was removed' in failed['msg'] and kept_backup.id in failed['msg'], failed
+        no_traceback(failed)
+        wait_status(lambda: (volumes_named(admin_conn, new_name + '-fail') or [None])[0], {'gone'})
+        assert freezer.jobs_of(keep) == []
+        assert demo_conn.block_storage.get_backup(kept_backup.id).status == 'available'
+
+        check = job(cloud_env, check=True, operation='restore', backup_name=keep, restore_volume_name=new_name,
+                    **base)
+        assert check.changed is True and volumes_named(demo_conn, new_name) == [], check
+        restored = job(cloud_env, operation='restore', backup_name=keep, restore_volume_name=new_name, **base)
+        assert restored.changed is True and not restored.failed, restored
+        [new_volume] = volumes_named(demo_conn, new_name)
+        assert restored['resource_map'] == {volume.id: new_volume.id}
+        assert new_volume.status == 'available' and new_volume.metadata['dataprotection_restored_from'] == \
+            kept_backup.id
+        assert read_marker(new_volume.id, len(marker)) == marker
+        again = job(cloud_env, operation='restore', backup_name=keep, restore_volume_name=new_name, **base)
+        assert again.changed is False and again['resource_map'] == {volume.id: new_volume.id}, again
+        assert len(volumes_named(demo_conn, new_name)) == 1 and freezer.jobs_of(keep) == []
+    finally:
+        for leftover in volumes_named(admin_conn, new_name) + volumes_named(admin_conn, new_name + '-fail'):
+            admin_conn.block_storage.delete_volume(leftover.id, ignore_missing=True)
+            wait_status(lambda v=leftover: get_or_none(admin_conn.block_storage.get_volume, v.id), {'gone', 'error'})
+        admin_conn.block_storage.delete_type(nowhere)

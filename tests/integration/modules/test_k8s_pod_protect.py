@@ -37,6 +37,13 @@ def core(kubeconfig):
 
 
 @pytest.fixture
+def storage(kubeconfig):
+    cfg = k8s_client.Configuration()
+    k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
+    return k8s_client.StorageV1Api(k8s_client.ApiClient(cfg))
+
+
+@pytest.fixture
 def conn(lc_demo2):
     return lc_demo2
 
@@ -47,10 +54,13 @@ def bank_dir(tmp_path):
 
 
 @pytest.fixture
-def cluster(core, conn, admin_conn, unique):
+def cluster(core, storage, conn, admin_conn, unique):
     """Namespaces/PVs named after ``unique``; at teardown they, and the Cinder volumes/backups named so, go."""
     state = dict(namespaces=set(), pvs=set())
     yield state
+    for sc in storage.list_storage_class().items:
+        if sc.metadata.name.startswith(unique):
+            _ignore_404(storage.delete_storage_class, sc.metadata.name)
     for namespace in [n.metadata.name for n in core.list_namespace().items if n.metadata.name.startswith(unique)]:
         _ignore_404(core.delete_namespace, namespace)
     for pv in core.list_persistent_volume().items:
@@ -91,6 +101,7 @@ def seed_pod(core, namespace, pod, claims, annotations=None, wait_phase='Running
     """A namespace, PVs/PVCs for ``claims`` [(claim, pv, cinder id, 'in-tree'|'csi')] and a pod mounting them."""
     if _ignore_404(core.read_namespace, namespace) is None:
         core.create_namespace({'metadata': {'name': namespace}})
+        wait_account(core, namespace)
     volumes, mounts = [], []
     for index, (claim, pv, volume_id, kind) in enumerate(claims):
         source = ({'cinder': {'volumeID': volume_id, 'fsType': 'ext4'}} if kind == 'in-tree'
@@ -116,6 +127,35 @@ def seed_pod(core, namespace, pod, claims, annotations=None, wait_phase='Running
                  'volumes': volumes}})
     if wait_phase:
         wait_phase_of(core, namespace, pod, {wait_phase})
+
+
+def wait_account(core, namespace, name='default', timeout=30):
+    """A new namespace's ``default`` service account comes shortly after it; pods are refused until then."""
+    deadline = time.monotonic() + timeout
+    while _ignore_404(core.read_namespaced_service_account, name, namespace) is None:
+        assert time.monotonic() < deadline, 'no serviceaccount %s/%s' % (namespace, name)
+        time.sleep(0.2)
+
+
+def leftovers(core, storage, conn, target, timeout=60):
+    """What a restore into namespace ``target`` left: the namespace, PVs claimed there, their VolumeAttachments and
+    Cinder volumes named after it (a restore names its volumes ``<namespace>-<claim>-<checkpoint>``). Waits (bounded)
+    for deletions under way, then returns what is still there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        if _ignore_404(core.read_namespace, target) is not None:
+            found.append('namespace %s' % target)
+        pvs = [pv.metadata.name for pv in core.list_persistent_volume().items
+               if pv.spec.claim_ref is not None and pv.spec.claim_ref.namespace == target]
+        found += ['persistentvolume %s' % pv for pv in pvs]
+        found += ['volumeattachment %s' % va.metadata.name for va in storage.list_volume_attachment().items
+                  if va.spec.source.persistent_volume_name in pvs]
+        found += ['cinder volume %s (%s, %s)' % (v.id, v.name, v.status) for v in conn.block_storage.volumes(details=True)
+                  if (v.name or '').startswith(target + '-')]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def wait_phase_of(core, namespace, pod, phases, timeout=30):
@@ -232,7 +272,8 @@ def test_two_pvs_protect_restore_absent(ctx, core, conn, cluster, unique, bank_d
     for old, kind in ((vol_a.id, 'in-tree'), (vol_b.id, 'csi')):
         new_id = rmap['volumes'][old]
         new_volume = conn.block_storage.get_volume(new_id)
-        assert new_id != old and new_volume.status == 'available'
+        # attached to the node of the running restored pod, as on a real cluster
+        assert new_id != old and new_volume.status == 'in-use' and len(new_volume.attachments) == 1
         assert new_volume.snapshot_id == snaps[old][0].id
         pv_name = rmap['persistentvolumes'][cp['extra']['volumes'][old]['pv']]
         pv = core.read_persistent_volume(pv_name)
@@ -255,7 +296,7 @@ def test_two_pvs_protect_restore_absent(ctx, core, conn, cluster, unique, bank_d
     assert bank_index(bank_dir) == [] and snapshots_of(conn, vol_a.id) == [] and snapshots_of(conn, vol_b.id) == []
     assert protect(ctx, state='absent', **source).changed is False
     # the restored pod and its volumes are the user's now: untouched
-    assert conn.block_storage.get_volume(rmap['volumes'][vol_a.id]).status == 'available'
+    assert conn.block_storage.get_volume(rmap['volumes'][vol_a.id]).status == 'in-use'
 
 
 def test_pod_without_pvs_and_unbound_claim(ctx, core, conn, cluster, unique, bank_dir):
@@ -288,7 +329,9 @@ def test_pod_without_pvs_and_unbound_claim(ctx, core, conn, cluster, unique, ban
     assert missing.failed and missing['msg'] == 'pod %s/nope not found' % ns
 
 
-def test_restored_pod_fails_or_times_out(ctx, core, conn, cluster, unique, bank_dir):
+def test_restored_pod_fails_or_times_out(ctx, core, storage, conn, cluster, unique, bank_dir):
+    """The restored pod's new volumes are attached (in-use) and detached only seconds after the pod is gone: the
+    undo waits for that before deleting them (Cinder refuses an attached volume), and leaves nothing behind."""
     ns = unique
     volume = make_volume(conn, unique + '-f')
     seed_pod(core, ns, 'crash', [('data', unique + '-pv-f', volume.id, 'in-tree')],
@@ -309,16 +352,20 @@ def test_restored_pod_fails_or_times_out(ctx, core, conn, cluster, unique, bank_
     assert pv_left is None or pv_left.metadata.deletion_timestamp
     ns_left = _ignore_404(core.read_namespace, target)
     assert ns_left is None or ns_left.status.phase == 'Terminating'
+    assert leftovers(core, storage, conn, target) == []
 
-    seed_pod(core, ns, 'slow', [], annotations={'emulator.localcloud/start-delay': '600'}, wait_phase='Pending')
+    # a pod that never runs: scheduled, so its volume is attached, then deleted by the undo
+    slow_volume = make_volume(conn, unique + '-s')
+    seed_pod(core, ns, 'slow', [('slowdata', unique + '-pv-s', slow_volume.id, 'csi')],
+             annotations={'emulator.localcloud/start-delay': '600'}, wait_phase='Pending')
     assert protect(ctx, namespace=ns, pod='slow', backup_name='b').changed
     started = time.monotonic()
     late = protect(ctx, namespace=ns, pod='slow', backup_name='b', state='restored', restore_namespace=target + 'x',
-                   timeout=3, poll_interval=0.5)
-    assert late.failed and 'timed out after 3s waiting for pod %sx/slow to be Running' % target in late['msg'], late
-    assert late.seconds < 120 and time.monotonic() - started < 150  # bounded by timeout, not the 600 s delay
-    left = _ignore_404(core.read_namespaced_pod, 'slow', target + 'x')
-    assert left is None or left.metadata.deletion_timestamp
+                   timeout=20, poll_interval=0.5)
+    assert late.failed and 'timed out after 20s waiting for pod %sx/slow to be Running' % target in late['msg'], late
+    assert 'removed what this run created' in late['msg'], late['msg']
+    assert late.seconds < 150 and time.monotonic() - started < 200  # bounded by timeout, not the 600 s delay
+    assert leftovers(core, storage, conn, target + 'x') == []
 
 
 def test_cinder_failure_midway_and_api_down(ctx, core, conn, cluster, unique, bank_dir):
@@ -371,3 +418,72 @@ def test_swift_bank_and_cinder_backups(ctx, core, conn, cluster, unique, bank_di
         for obj in list(conn.object_store.objects(unique + '-bank')):
             conn.object_store.delete_object(obj, container=unique + '-bank')
         conn.object_store.delete_container(unique + '-bank', ignore_missing=True)
+
+
+def test_restore_into_new_namespace_waits_for_its_service_account(ctx, core, storage, conn, cluster, unique, bank_dir):
+    """The ``default`` account of a namespace the restore creates comes shortly after it (403 before); an account
+    that will never come is a clear failure that leaves nothing behind."""
+    ns = unique
+    seed_pod(core, ns, 'web', [])
+    assert protect(ctx, namespace=ns, pod='web', backup_name='b').changed
+    restored = protect(ctx, namespace=ns, pod='web', backup_name='b', state='restored', restore_namespace=ns + '-sa')
+    assert restored.changed and not restored.failed and restored['restored']['phase'] == 'Running', restored
+
+    core.create_namespaced_service_account(ns, {'metadata': {'name': 'robot'}})
+    core.create_namespaced_pod(ns, {'metadata': {'name': 'bot'}, 'spec': {
+        'serviceAccountName': 'robot', 'containers': [{'name': 'c', 'image': 'busybox'}]}})
+    wait_phase_of(core, ns, 'bot', {'Running'})
+    assert protect(ctx, namespace=ns, pod='bot', backup_name='b').changed
+    refused = protect(ctx, namespace=ns, pod='bot', backup_name='b', state='restored', restore_namespace=ns + '-nosa')
+    assert refused.failed, refused
+    assert ('error looking up service account %s-nosa/robot: serviceaccount "robot" not found' % ns
+            in refused['msg']), refused['msg']
+    assert 'removed what this run created' in refused['msg']
+    assert leftovers(core, storage, conn, ns + '-nosa') == []
+
+
+def test_debugged_pod_and_legacy_class_annotation(ctx, core, storage, conn, cluster, unique, bank_dir):
+    """A pod debugged with ``kubectl debug`` (ephemeral containers: 422 on create) whose claim names its class with
+    the legacy annotation ``volume.beta.kubernetes.io/storage-class`` (it wins over spec.storageClassName) restores,
+    Running and Bound."""
+    ns, legacy = unique, unique + '-legacy'
+    storage.create_storage_class({'metadata': {'name': legacy}, 'provisioner': CSI, 'reclaimPolicy': 'Retain'})
+    volume = make_volume(conn, unique + '-lg')
+    core.create_namespace({'metadata': {'name': ns}})
+    wait_account(core, ns)
+    core.create_persistent_volume({'metadata': {'name': unique + '-pv-lg'}, 'spec': {
+        'csi': {'driver': CSI, 'volumeHandle': volume.id}, 'capacity': {'storage': '1Gi'},
+        'accessModes': ['ReadWriteOnce'], 'storageClassName': legacy}})
+    core.create_namespaced_persistent_volume_claim(ns, {'metadata': {'name': 'data', 'annotations': {
+        'volume.beta.kubernetes.io/storage-class': legacy}}, 'spec': {
+        'accessModes': ['ReadWriteOnce'], 'volumeName': unique + '-pv-lg', 'resources': {'requests': {'storage': '1Gi'}}}})
+    core.create_namespaced_pod(ns, {'metadata': {'name': 'app'}, 'spec': {
+        'containers': [{'name': 'app', 'image': 'busybox', 'volumeMounts': [{'name': 'd', 'mountPath': '/d'}]}],
+        'volumes': [{'name': 'd', 'persistentVolumeClaim': {'claimName': 'data'}}]}})
+    wait_phase_of(core, ns, 'app', {'Running'})
+    core.patch_namespaced_pod_ephemeralcontainers('app', ns, {'spec': {'ephemeralContainers': [
+        {'name': 'debugger', 'image': 'busybox', 'targetContainerName': 'app', 'stdin': True, 'tty': True}]}})
+    assert core.read_namespaced_pod('app', ns).spec.ephemeral_containers
+    assert protect(ctx, namespace=ns, pod='app', backup_name='b').changed
+
+    target = ns + '-dbg'
+    restored = protect(ctx, namespace=ns, pod='app', backup_name='b', state='restored', restore_namespace=target)
+    assert restored.changed and not restored.failed and restored['restored']['phase'] == 'Running', restored
+    pod = core.read_namespaced_pod('app', target)
+    assert not pod.spec.ephemeral_containers
+    claim = core.read_namespaced_persistent_volume_claim('data', target)
+    assert claim.status.phase == 'Bound'
+    assert claim.metadata.annotations['volume.beta.kubernetes.io/storage-class'] == legacy
+    assert 'pv.kubernetes.io/bind-completed' in claim.metadata.annotations  # set again by this cluster, not copied
+    new_id = restored['resource_map']['volumes'][volume.id]
+    assert core.read_persistent_volume(claim.spec.volume_name).spec.csi.volume_handle == new_id
+
+    # the user removes the restore; once the pod is gone its volume is detached and can be deleted
+    core.delete_namespace(target)
+    core.delete_persistent_volume(claim.spec.volume_name)
+    deadline = time.monotonic() + 60
+    while conn.block_storage.get_volume(new_id).status != 'available':
+        assert time.monotonic() < deadline, 'volume %s never detached' % new_id
+        time.sleep(0.5)
+    conn.block_storage.delete_volume(new_id)
+    assert leftovers(core, storage, conn, target) == []

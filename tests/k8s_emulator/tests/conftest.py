@@ -17,7 +17,7 @@ from k8s_emulator.server import start_server  # noqa: E402  pylint: disable=wron
 @pytest.fixture(scope='session')
 def server():
     """A running emulator on a free port (fast controller tick)."""
-    srv, _ = start_server(config={'tick': 0.05})
+    srv, _ = start_server(config={'tick': 0.05, 'service_account_delay': 0.0, 'detach_delay': 0.0})
     yield srv
     srv.stop()
 
@@ -26,7 +26,7 @@ def server():
 def emu(server):
     """The emulated cluster, freshly reset."""
     server.emulator.hooks.clear()
-    server.emulator.config.update({'paused': False, 'pod_start_delay': 0.0})
+    server.emulator.config.update({'paused': False, 'pod_start_delay': 0.0, 'service_account_delay': 0.0, 'detach_delay': 0.0})
     server.emulator.reset()
     return server.emulator
 

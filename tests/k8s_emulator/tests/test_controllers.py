@@ -156,9 +156,10 @@ def test_pvc_protection_finalizer_waits_for_pod(core):
     core.delete_namespaced_persistent_volume_claim('used', 'default')
     claim = core.read_namespaced_persistent_volume_claim('used', 'default')
     assert claim.metadata.deletion_timestamp and claim.metadata.finalizers == ['kubernetes.io/pvc-protection']
-    # The PV is protected while bound.
+    # The PV is protected while bound (and, being a Cinder volume attached to the pod's node, by the attacher).
     core.delete_persistent_volume('prot')
-    assert core.read_persistent_volume('prot').metadata.finalizers == ['kubernetes.io/pv-protection']
+    assert core.read_persistent_volume('prot').metadata.finalizers == ['kubernetes.io/pv-protection',
+                                                                      'external-attacher/cinder-csi-openstack-org']
     core.delete_namespaced_pod('user', 'default')
     wait_for(_gone(core.read_namespaced_pod, 'user', 'default'), message='pod gone')
     wait_for(_gone(core.read_namespaced_persistent_volume_claim, 'used', 'default'), message='PVC gone')

@@ -1,8 +1,9 @@
 """The role's systemd unit, rendered with the role defaults, passes `systemd-analyze verify` without a warning.
 
-No systemd runs as PID 1 on the test machines, so the molecule target uses the role's control-script
-fallback; this is what proves the unit file itself. systemd-analyze checks the directives and that
-ExecStart is executable, so the virtualenv is a temporary directory holding a stand-in freezer-scheduler.
+No systemd runs as PID 1 on the test machines themselves (the freezer_scheduler_systemd molecule scenario boots
+one in a Debian 13 container and checks the unit as systemd applied it); this checks the directives quickly.
+systemd-analyze checks the directives and that ExecStart is executable, so the virtualenv is a temporary
+directory holding a stand-in freezer-scheduler.
 """
 import os
 import shutil
@@ -40,7 +41,7 @@ def verify(unit):
 def test_rendered_unit_verifies_cleanly(tmp_path):
     unit = render_unit(tmp_path)
     text = unit.read_text()
-    assert '--config-file /etc/freezer/scheduler.conf --config-file /etc/freezer/service_auth.conf start' in text
+    assert '--config-file /etc/freezer-scheduler/scheduler.conf --config-file /etc/freezer-scheduler/service_auth.conf start' in text
     assert 'User=freezer-scheduler' in text and 'UMask=0077' in text
     assert verify(unit) == (0, '')
 

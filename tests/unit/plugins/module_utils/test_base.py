@@ -1,27 +1,11 @@
 """The module base: argument merging, validation, error mapping without tracebacks."""
 import json
 
-import pytest
-from ansible.module_utils.testing import patch_module_args
 from keystoneauth1 import exceptions as ksa_exceptions
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
-
-
-class Exit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-def run_module(cls, args, capsys):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as info:
-            cls()()
-    out = json.loads(capsys.readouterr().out)
-    out['rc'] = info.value.code
-    return out
+from ansible_collections.dataprotection.openstack.tests.unit.fakes import run_module
 
 
 class Echo(ProtectionModule):

@@ -4,6 +4,7 @@ import json
 import pytest
 from kubernetes.client.rest import ApiException
 
+from ansible_collections.dataprotection.openstack.plugins.module_utils import args
 from ansible_collections.dataprotection.openstack.plugins.module_utils import kubernetes as k8s
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 
@@ -18,14 +19,14 @@ KUBECONFIG = {
 
 
 def params(**kwargs):
-    base = dict((k, None) for k in k8s.kubernetes_argument_spec())
+    base = dict((k, None) for k in args.kubernetes_argument_spec())
     base.update(kwargs)
     return base
 
 
 def test_spec_names_do_not_clash_with_openstack_options():
     from ansible_collections.dataprotection.openstack.plugins.module_utils.args import openstack_argument_spec
-    ours, theirs = k8s.kubernetes_argument_spec(), openstack_argument_spec()
+    ours, theirs = args.kubernetes_argument_spec(), openstack_argument_spec()
     names = set(ours) | set(a for o in ours.values() for a in o.get('aliases', []))
     other = set(theirs) | set(a for o in theirs.values() for a in o.get('aliases', []))
     assert not names & other
@@ -82,20 +83,20 @@ def test_describe_error_uses_the_status_body():
 
 # -- kubernetes.core options: plain TLS names, impersonation, proxy_headers, persist_config --------------------------
 def test_plain_tls_names_only_in_kubernetes_only_modules():
-    plain = k8s.kubernetes_argument_spec(plain_tls_names=True)
+    plain = args.kubernetes_argument_spec(plain_tls_names=True)
     for option, name in (('k8s_validate_certs', 'validate_certs'), ('k8s_ca_cert', 'ca_cert'),
                          ('k8s_client_cert', 'client_cert'), ('k8s_client_key', 'client_key')):
-        assert name in plain[option]['aliases'] and name not in k8s.kubernetes_argument_spec()[option]['aliases']
+        assert name in plain[option]['aliases'] and name not in args.kubernetes_argument_spec()[option]['aliases']
     from ansible_collections.dataprotection.openstack.plugins.modules.k8s_pod_protectable_info import (
         K8sPodProtectableInfoModule,
     )
     from ansible_collections.dataprotection.openstack.plugins.modules.k8s_pod_protect import K8sPodProtectModule
-    assert 'validate_certs' in K8sPodProtectableInfoModule.argument_spec['k8s_validate_certs']['aliases']
-    assert 'validate_certs' not in K8sPodProtectModule.argument_spec['k8s_validate_certs']['aliases']
+    assert 'validate_certs' in K8sPodProtectableInfoModule.full_argument_spec()['k8s_validate_certs']['aliases']
+    assert 'validate_certs' not in K8sPodProtectModule.full_argument_spec()['k8s_validate_certs']['aliases']
 
 
 def test_new_options_follow_kubernetes_core():
-    spec = k8s.kubernetes_argument_spec()
+    spec = args.kubernetes_argument_spec()
     assert spec['impersonate_user'] == dict(type='str')
     assert spec['impersonate_groups'] == dict(type='list', elements='str')
     assert spec['persist_config'] == dict(type='bool')

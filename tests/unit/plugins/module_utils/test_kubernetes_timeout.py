@@ -7,6 +7,7 @@ import pytest
 import urllib3
 from kubernetes import client as k8s_client
 
+from ansible_collections.dataprotection.openstack.plugins.module_utils import args
 from ansible_collections.dataprotection.openstack.plugins.module_utils import kubernetes as k8s
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
 from ansible_collections.dataprotection.openstack.plugins.module_utils.args import openstack_argument_spec
@@ -21,8 +22,8 @@ def kubeconfig(server):
 
 
 def params(**kwargs):
-    base = dict((k, None) for k in k8s.kubernetes_argument_spec())
-    base.update(k8s.kubernetes_timeout_argument_spec())
+    base = dict((k, None) for k in args.kubernetes_argument_spec())
+    base.update(args.kubernetes_timeout_argument_spec())
     base.update(api_timeout=None, kubeconfig=kubeconfig('http://127.0.0.1:1'))
     base.update(kwargs)
     return base
@@ -48,16 +49,16 @@ def sent(monkeypatch):
 # -- the option ---------------------------------------------------------------------------------------------------
 def test_same_default_and_option_as_the_openstack_side():
     assert k8s.DEFAULT_API_TIMEOUT == os_connection.DEFAULT_API_TIMEOUT == 30
-    assert k8s.kubernetes_timeout_argument_spec()['api_timeout'] == openstack_argument_spec()['api_timeout']
+    assert args.kubernetes_timeout_argument_spec()['api_timeout'] == openstack_argument_spec()['api_timeout']
     # the Kubernetes connection options keep names apart from the OpenStack ones; api_timeout is shared on purpose
-    assert 'api_timeout' not in k8s.kubernetes_argument_spec()
+    assert 'api_timeout' not in args.kubernetes_argument_spec()
 
 
 def test_k8s_only_module_takes_api_timeout():
     from ansible_collections.dataprotection.openstack.plugins.modules.k8s_pod_protectable_info import (
         K8sPodProtectableInfoModule,
     )
-    assert K8sPodProtectableInfoModule.argument_spec['api_timeout'] == dict(type='int')
+    assert K8sPodProtectableInfoModule.full_argument_spec()['api_timeout'] == dict(type='int')
 
 
 def test_request_timeout():

@@ -6,7 +6,6 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, secret_values
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
-from ansible_collections.dataprotection.openstack.plugins.module_utils.kubernetes import kubernetes_argument_spec
 
 MASK = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
 PASSWORD = 'pw-Secret-4711'
@@ -72,8 +71,8 @@ def test_empty_and_none_secrets_are_skipped():
 # -- the module masks them in every result --------------------------------------------------------------------
 class Both(ProtectionModule):
     """Both connection options, like k8s_pod_protect."""
-    argument_spec = dict(kubernetes_argument_spec(), kind=dict(type='str', default='ok'))
-    use_wait = False
+    option_groups = ('openstack', 'kubernetes')
+    argument_spec = dict(kind=dict(type='str', default='ok'))
 
     def run(self):
         if self.params['kind'] == 'error':

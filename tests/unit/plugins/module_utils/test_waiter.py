@@ -3,6 +3,7 @@ import pytest
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils import waiter
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import WaitFailed, WaitTimeout
+from ansible_collections.dataprotection.openstack.tests.unit.fakes import Obj
 
 
 class FakeClock:
@@ -107,10 +108,7 @@ def test_invalid_timing_rejected(timeout, interval):
 
 
 def test_custom_status_function_and_objects():
-    class Obj:
-        def __init__(self, state):
-            self.state = state
-    items = [Obj('pending'), Obj('done')]
+    items = [Obj(state='pending'), Obj(state='done')]
     clock = FakeClock()
     result = waiter.wait_for_status(lambda: items.pop(0), ok={'done'}, timeout=5, poll_interval=1,
                                     status_of=lambda o: o.state, clock=clock, sleep=clock.sleep)

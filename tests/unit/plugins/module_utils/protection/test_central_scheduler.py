@@ -6,46 +6,72 @@ import pytest
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ConflictError, ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import central_scheduler as cs
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer import FreezerAPIError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.api import (
+    FreezerAPI,
+    FreezerAPIError,
+)
 
 SERVICE = 'p-service'
 
 
-class FakeFreezerAPI:
-    """Clients keyed by client_id with their owner project; POST updates capabilities only (like freezer-api)."""
+class FakeFreezerAPI(FreezerAPI):
+    """The real REST client over an in-memory freezer-api 19.0.0: one row per (client_id, hostname); GET by id and
+    DELETE take the first visible row; a central POST updates the row of the same (client_id, hostname) -
+    capabilities and description only - or adds a row."""
 
-    def __init__(self, project_id=SERVICE, can_central=True):
+    def __init__(self, project_id=SERVICE, can_central=True):  # pylint: disable=super-init-not-called
         self.project_id = project_id
         self.can_central = can_central
-        self.clients, self.job_docs, self.calls = {}, [], []
+        self.rows, self.job_docs, self.calls = [], [], []
+
+    @property
+    def clients(self):
+        """client_id -> the first row (what GET /clients/{id} answers)."""
+        found = {}
+        for row in self.rows:
+            found.setdefault(row['client']['client_id'], row)
+        return found
 
     def add(self, project_id=SERVICE, **client):
-        self.clients[client['client_id']] = dict(project_id=project_id, user_id='u-' + project_id,
-                                                 client=dict(client, uuid='uuid-' + client['client_id']))
+        self.rows.append(dict(project_id=project_id, user_id='u-' + project_id,
+                              client=dict(client, uuid='uuid-%s%s' % (client['client_id'], '-%d' % len(self.rows) if self.rows else ''))))
+
+    def _visible(self, client_id=None):
+        return [r for r in self.rows if (client_id is None or r['client']['client_id'] == client_id) and
+                (r['project_id'] == self.project_id or r['client'].get('is_central'))]
 
     def request(self, method, *parts, **kwargs):
         self.calls.append((method,) + parts)
         if parts[0] != 'clients':
             raise AssertionError(parts)
+        if method == 'GET' and len(parts) == 1:
+            offset, limit = kwargs['params']['offset'], kwargs['params']['limit']
+            return dict(clients=copy.deepcopy(self._visible()[offset:offset + limit]))
         if method == 'GET':
-            record = self.clients.get(parts[1])
-            if record is None or (record['project_id'] != self.project_id and not record['client'].get('is_central')):
+            rows = self._visible(parts[1])
+            if not rows:
                 if kwargs.get('missing_ok'):
                     return None
                 raise FreezerAPIError('404', status=404)
-            return copy.deepcopy(record)
+            return copy.deepcopy(rows[0])
         if method == 'DELETE':
-            record = self.clients.get(parts[1])
-            if record and record['project_id'] != self.project_id:
+            rows = self._visible(parts[1])
+            if rows and rows[0]['project_id'] != self.project_id:
                 raise FreezerAPIError('freezer-api DELETE client: HTTP 403: not permitted', status=403)
-            self.clients.pop(parts[1], None)
+            if rows:
+                self.rows.remove(rows[0])
             return {}
         if method == 'POST':
             doc = kwargs['json']
             if doc.get('is_central') and not self.can_central:
                 raise FreezerAPIError('freezer-api POST clients: HTTP 403: Access denied', status=403)
-            existing = self.clients.get(doc['client_id'])
-            if existing:
+            if doc.get('is_central'):
+                same = [r for r in self.rows if r['client']['client_id'] == doc['client_id'] and
+                        r['client']['hostname'] == doc['hostname']]
+            else:
+                same = self._visible(doc['client_id'])
+            if same:
+                existing = same[0]
                 if existing['project_id'] != self.project_id:
                     raise FreezerAPIError('freezer-api POST clients: HTTP 409: already registered', status=409)
                 for name in cs.CAPABILITIES + ('description',):  # is_central and hostname are NOT updated
@@ -55,7 +81,7 @@ class FakeFreezerAPI:
             return {'client_id': doc['client_id']}
         raise AssertionError(method)
 
-    def list_jobs(self):
+    def list_jobs(self, page=100):
         return copy.deepcopy(self.job_docs)
 
     def mutations(self):
@@ -63,7 +89,7 @@ class FakeFreezerAPI:
 
 
 def driver(api):
-    return cs.CentralSchedulerDriver(conn=None, api=api)
+    return cs.CentralSchedulerRegistration(conn=None, api=api)
 
 
 def job(job_id, project, trust=True, client_id='central', status='scheduled', **action):
@@ -209,3 +235,55 @@ def test_absent_deletes_and_is_idempotent():
     assert gone.changed is True and gone.data['action'] == 'deleted' and 'central' not in api.clients
     again = driver(api).absent('central')
     assert again.changed is False and again.data['before'] is None
+
+
+# -- issue 17: every row of a client_id, and no empty client_id ----------------------------------------------------
+WIDE = dict(supported_actions=list(cs.ALL_ACTIONS), supported_modes=['cindernative', 'fs'],
+            supported_storages=['swift'], supported_engines=['tar'])
+
+
+def test_rows_of_one_client_id_with_other_hostnames_are_all_converged_in_one_run():
+    """A wanted row plus a wide row of another hostname: before, the driver saw only the first and said unchanged."""
+    api = FakeFreezerAPI()
+    api.add(client_id='central', hostname='backup01', is_central=True, **cs.DEFAULTS)
+    api.add(client_id='central', hostname='old-host', is_central=True, **WIDE)
+    check = driver(api).ensure('central', 'backup01', dry_run=True)
+    assert check.changed is True and api.mutations() == []
+    assert sorted(r['hostname'] for r in check.data['removed']) == ['backup01', 'old-host']
+    result = driver(api).ensure('central', 'backup01')
+    assert result.changed is True and result.data['action'] == 'recreated'
+    assert '2 registrations of client_id central' in result.data['drift'][0]
+    assert any(d.startswith('old-host: supported_modes wider than wanted: also fs') for d in result.data['drift'])
+    assert sorted(r['hostname'] for r in result.data['removed']) == ['backup01', 'old-host']
+    assert [(r['client']['hostname'], r['client']['supported_modes']) for r in api.rows] == \
+        [('backup01', ['cindernative'])]
+    assert driver(api).ensure('central', 'backup01').changed is False
+
+
+def test_absent_removes_every_row_and_reports_them():
+    api = FakeFreezerAPI()
+    api.add(client_id='central', hostname='a', is_central=True, **cs.DEFAULTS)
+    api.add(client_id='central', hostname='b', is_central=False, **WIDE)
+    api.add(client_id='other', hostname='a', is_central=True, **cs.DEFAULTS)
+    gone = driver(api).absent('central', report_jobs=False)
+    assert gone.changed is True and sorted(r['hostname'] for r in gone.data['removed']) == ['a', 'b']
+    assert [r['client']['client_id'] for r in api.rows] == ['other']
+    assert driver(api).absent('central').changed is False
+
+
+@pytest.mark.parametrize('client_id', ['', '   ', None])
+@pytest.mark.parametrize('dry_run', [True, False])
+def test_empty_client_id_is_refused_in_every_state(client_id, dry_run):
+    api = FakeFreezerAPI()
+    api.add(client_id='central', hostname='a', is_central=True, **cs.DEFAULTS)
+    with pytest.raises(ProtectionError, match='client_id must not be empty'):
+        driver(api).absent(client_id, dry_run=dry_run)
+    with pytest.raises(ProtectionError, match='client_id must not be empty'):
+        driver(api).ensure(client_id, 'a', dry_run=dry_run)
+    assert api.calls == [] and len(api.rows) == 1
+
+
+def test_the_rest_client_never_sends_an_empty_id():
+    api = FakeFreezerAPI()
+    with pytest.raises(FreezerAPIError, match='empty id'):
+        FreezerAPI.request(api, 'DELETE', 'clients', ' ')

@@ -15,13 +15,9 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
     CinderSnapshotDriver,
 )
+from ansible_collections.dataprotection.openstack.tests.unit.fakes import Obj
 
 _clock = itertools.count()
-
-
-class Obj:
-    def __init__(self, **kwargs):
-        self.__dict__.update(kwargs)
 
 
 class FakeBlockStorage:

@@ -14,20 +14,20 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.errors im
     NotFoundError,
     ProtectionError,
 )
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer import (
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.api import (
     FreezerAPI,
     FreezerAPIError,
-    FreezerJobDriver,
+)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.operations import (
+    FreezerOperations,
+)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.views import (
     job_view,
     schedule_doc,
 )
+from ansible_collections.dataprotection.openstack.tests.unit.fakes import Obj
 
 PROJECT = 'p' * 32
-
-
-class Obj:
-    def __init__(self, **kwargs):
-        self.__dict__.update(kwargs)
 
 
 class FakeFreezer:
@@ -136,7 +136,8 @@ class FakeCinder:
     def agent_backup(self, volume_id, name):
         bid = str(uuid.uuid4())
         self.bks[bid] = Obj(id=bid, name=name, status='creating', volume_id=volume_id, size=1, created_at='2026',
-                            is_incremental=False, metadata={'created_by': 'freezer'}, fail_reason='disk on fire')
+                            is_incremental=False, metadata={'created_by': 'freezer'}, fail_reason='disk on fire',
+                            availability_zone='nova')
         return bid
 
 
@@ -174,7 +175,7 @@ def cloud():
 def driver_for(cloud, api, **kwargs):
     kwargs.setdefault('timeout', 5)
     kwargs.setdefault('poll_interval', 0.001)
-    return FreezerJobDriver(cloud, api=api, **kwargs)
+    return FreezerOperations(cloud, api=api, **kwargs)
 
 
 OPTS = dict(client_id='c1')
@@ -392,10 +393,10 @@ def test_restore_picks_the_newest_backup_of_the_protection(cloud):
     for name, created in (('b', '2026-01-01'), ('b', '2026-02-01'), ('other', '2026-03-01')):
         bid = bs.agent_backup(volume.id, name)
         bs.bks[bid].status, bs.bks[bid].created_at = 'available', created
-    options = driver_for(cloud, FakeFreezer())._pick_restore_backup('data', 'b', OPTS)
-    assert bs.bks[options['restore_backup_id']].created_at == '2026-02-01'
+    volume_found, backup, restore_to = driver_for(cloud, FakeFreezer())._restore_target('data', 'b', OPTS)
+    assert volume_found is volume and restore_to == 'existing' and backup.created_at == '2026-02-01'
     with pytest.raises(NotFoundError, match='no available Cinder backup named zzz'):
-        driver_for(cloud, FakeFreezer())._pick_restore_backup('data', 'zzz', OPTS)
+        driver_for(cloud, FakeFreezer())._restore_target('data', 'zzz', OPTS)
 
 
 def test_unregistered_client(cloud):
@@ -450,3 +451,119 @@ def test_dry_run_records_nothing(cloud):
     driver = driver_for(cloud, FakeFreezer())
     driver.run_operation('volume', 'data', 'b', 'backup', OPTS, dry_run=True)
     assert timed_steps(driver) == []
+
+
+# -- issue 14: timeout 0, admin of one protection, restore into a new volume ---------------------------------------
+def test_one_shot_with_timeout_0_fails_before_creating_anything(cloud):
+    cloud.block_storage.add_volume('data')
+    api = FakeFreezer()
+    for dry_run in (True, False):
+        with pytest.raises(ProtectionError, match='a one-shot operation needs timeout > 0'):
+            driver_for(cloud, api, timeout=0).run_operation('volume', 'data', 'b', 'backup', OPTS, dry_run=dry_run)
+    assert api.calls == [] and api.jobs == {}
+
+
+def add_backups(cloud, volume, *specs):
+    """(name, created_at, incremental, by_freezer) -> backup ids, available."""
+    ids = []
+    for name, created, incremental, by_freezer in specs:
+        bid = cloud.block_storage.agent_backup(volume.id, name)
+        backup = cloud.block_storage.bks[bid]
+        backup.status, backup.created_at, backup.is_incremental = 'available', created, incremental
+        backup.metadata = {'created_by': 'freezer', 'freezer_backup_id': 'rec-' + bid} if by_freezer else {}
+        ids.append(bid)
+    return ids
+
+
+def test_admin_with_backup_name_removes_only_that_protections_backups(cloud):
+    volume = cloud.block_storage.add_volume('data')
+    mine_full, mine_incr, other, foreign = add_backups(
+        cloud, volume, ('b', '2026-01-01T00:00:00', False, True), ('b', '2026-01-02T00:00:00', True, True),
+        ('other', '2026-01-03T00:00:00', False, True), ('b', '2026-01-04T00:00:00', False, False))
+    api = FakeFreezer()
+    api.backups = dict((r, dict(backup_id=r, backup_metadata=dict(backup_name=n, cindernative_vol_id=volume.id)))
+                       for r, n in (('rec-' + mine_full, 'b'), ('rec-' + other, 'other')))
+    check = driver_for(cloud, api).run_operation('volume', 'data', 'b', 'admin', OPTS, dry_run=True)
+    assert check.changed is True and check.data['deleted_backups'] == [mine_incr, mine_full]
+    assert len(cloud.block_storage.bks) == 4
+    done = driver_for(cloud, api).run_operation('volume', 'data', 'b', 'admin', OPTS)
+    assert done.changed is True and done.data['deleted_backups'] == [mine_incr, mine_full]
+    assert sorted(cloud.block_storage.bks) == sorted([other, foreign])  # another protection's, and not Freezer's
+    assert list(api.backups) == ['rec-' + other] and api.jobs == {} and api.calls == []
+    again = driver_for(cloud, api).run_operation('volume', 'data', 'b', 'admin', OPTS)
+    assert again.changed is False and again.data['deleted_backups'] == []
+
+
+def test_admin_rotation_keeps_the_newest_full_backups_of_the_protection(cloud):
+    volume = cloud.block_storage.add_volume('data')
+    old_full, old_incr, new_full = add_backups(
+        cloud, volume, ('b', '2026-01-01T00:00:00', False, True), ('b', '2026-01-02T00:00:00', True, True),
+        ('b', '2026-01-03T00:00:00', False, True))
+    result = driver_for(cloud, FakeFreezer()).run_operation('volume', 'data', 'b', 'admin',
+                                                            dict(OPTS, fullbackup_rotation=1))
+    assert result.data['deleted_backups'] == [old_incr, old_full] and list(cloud.block_storage.bks) == [new_full]
+
+
+def test_admin_without_backup_name_is_the_volume_wide_freezer_job(cloud):
+    volume = cloud.block_storage.add_volume('data')
+    add_backups(cloud, volume, ('b', '2026-01-01T00:00:00', False, True))
+    api = FakeFreezer()
+    result = driver_for(cloud, api).run_operation('volume', 'data', None, 'admin', OPTS, dry_run=True)
+    action = result.data['job']['job_actions'][0]['freezer_action']
+    assert action == dict(action='admin', mode='cindernative', cindernative_vol_id=volume.id, remove_older_than=0)
+    assert result.data['job']['description'] == 'volume-wide admin of volume %s' % volume.id
+
+
+class RestoringCinder(FakeCinder):
+    """Adds create/delete volume and Cinder's backup restore; ``restore_outcome`` is the restored volume's status."""
+
+    restore_outcome = 'available'
+
+    def create_volume(self, **kwargs):
+        kwargs.pop('size', None)
+        volume = self.add_volume(kwargs.pop('name'), size=1, metadata=kwargs.pop('metadata', {}), **kwargs)
+        return volume
+
+    def restore_backup(self, backup_id, volume=None):
+        self.vols[volume].status = self.restore_outcome
+
+    def delete_volume(self, volume_id, ignore_missing=True):
+        self.vols.pop(volume_id, None)
+
+    def volumes(self, details=True, name=None):
+        return [v for v in self.vols.values() if name is None or v.name == name]
+
+
+@pytest.fixture
+def dr_cloud():
+    return Obj(block_storage=RestoringCinder(), compute=FakeCompute(enabled=False), current_project_id=PROJECT,
+               identity=None)
+
+
+def test_restore_after_the_source_was_deleted_creates_a_new_volume_once(dr_cloud):
+    source = dr_cloud.block_storage.add_volume('data')
+    (bid,) = add_backups(dr_cloud, source, ('b', '2026-01-01T00:00:00', False, True))
+    del dr_cloud.block_storage.vols[source.id]
+    api = FakeFreezer()
+    options = dict(OPTS, restore_volume_name='data-dr', restore_availability_zone='nova')
+    check = driver_for(dr_cloud, api).run_operation('volume', source.id, 'b', 'restore', options, dry_run=True)
+    assert check.changed is True and dr_cloud.block_storage.vols == {}
+    done = driver_for(dr_cloud, api).run_operation('volume', source.id, 'b', 'restore', options)
+    (new_id,) = list(dr_cloud.block_storage.vols)
+    assert done.changed is True and done.data['resource_map'] == {source.id: new_id}
+    assert done.data['restored'][0]['name'] == 'data-dr' and api.calls == []
+    assert dr_cloud.block_storage.vols[new_id].metadata['dataprotection_restored_from'] == bid
+    again = driver_for(dr_cloud, api).run_operation('volume', source.id, 'b', 'restore', options)
+    assert again.changed is False and again.data['resource_map'] == {source.id: new_id}
+    with pytest.raises(NotFoundError, match='restore_to: new'):
+        driver_for(dr_cloud, api).run_operation('volume', source.id, 'b', 'restore', dict(options, restore_to='existing'))
+
+
+def test_failed_restore_into_a_new_volume_leaves_nothing(dr_cloud):
+    source = dr_cloud.block_storage.add_volume('data')
+    add_backups(dr_cloud, source, ('b', '2026-01-01T00:00:00', False, True))
+    dr_cloud.block_storage.restore_outcome = 'error_restoring'
+    with pytest.raises(ProtectionError, match='restore of backup .* failed: .*error_restoring.*was removed'):
+        driver_for(dr_cloud, FakeFreezer()).run_operation('volume', 'data', 'b', 'restore',
+                                                          dict(OPTS, restore_to='new'))
+    assert list(dr_cloud.block_storage.vols) == [source.id]

@@ -11,6 +11,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.errors im
     ProtectionError,
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import k8s_pod
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s import manifests
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result
 
 
@@ -21,6 +22,9 @@ class FakeKube:
         self.objects = {}
         self.pod_phase = 'Running'
         self.writes = []
+        self.account_polls = 0   # polls before a new namespace's ``default`` service account exists
+        self.lingering_polls = 0  # polls a deleted pod stays (terminating) before it is gone
+        self.lingering = {}
 
     def _key(self, kind, namespace, name):
         return (kind, namespace, name)
@@ -54,7 +58,20 @@ class FakeKube:
         return self.get('ns', None, name)
 
     def get_pod(self, namespace, name):
+        key = ('pod', namespace, name)
+        if self.lingering.get(key):
+            self.lingering[key] -= 1
+            return {'metadata': {'name': name, 'namespace': namespace, 'deletionTimestamp': 'now'}}
         return self.get('pod', namespace, name)
+
+    def get_service_account(self, namespace, name):
+        if self.get_namespace(namespace) is None:
+            return None
+        if self.account_polls:
+            self.account_polls -= 1
+            self.writes.append(('poll-serviceaccount', name))
+            return None
+        return {'metadata': {'name': name, 'namespace': namespace}}
 
     def get_pvc(self, namespace, name):
         return self.get('pvc', namespace, name)
@@ -83,6 +100,7 @@ class FakeKube:
         return self.objects.pop(self._key(kind, namespace, name), None)
 
     def delete_pod(self, namespace, name):
+        self.lingering[('pod', namespace, name)] = self.lingering_polls
         return self._delete('pod', namespace, name)
 
     def delete_pvc(self, namespace, name):
@@ -96,8 +114,9 @@ class FakeKube:
 
 
 class Vol:
-    def __init__(self, vid):
+    def __init__(self, vid, status='available'):
         self.id, self.size, self.availability_zone, self.volume_type = vid, 1, 'nova', 'default'
+        self.status = status
 
 
 class FakeSnapshots:
@@ -129,10 +148,27 @@ class FakeSnapshots:
 
 
 class FakeBackups:
+    """Restored volumes stay attached (in-use) for ``attached_polls`` reads after the undo starts polling them."""
+
     def __init__(self):
         self.removed = []
+        self.attached_polls = 0
+        self.events = []
+
+    def get_volume(self, vid):
+        if vid in self.removed:
+            return None
+        if self.attached_polls:
+            self.attached_polls -= 1
+            self.events.append(('in-use', vid))
+            return Vol(vid, 'in-use')
+        return Vol(vid, 'available')
 
     def remove_volume(self, vid):
+        status = self.get_volume(vid).status
+        self.events.append(('remove', vid))
+        if status == 'in-use':
+            return 'volume %s could not be removed (Invalid volume: Volume status must be available)' % vid
         self.removed.append(vid)
         return 'volume %s was removed' % vid
 
@@ -148,7 +184,7 @@ def seed(kube, fail_annotation=False):
                              'claimRef': {'namespace': NS, 'name': 'data-a', 'uid': 'old-uid'},
                              'capacity': {'storage': '1Gi'}, 'accessModes': ['ReadWriteOnce']}})
     kube.add('pv', {'metadata': {'name': 'pv-b'},
-                    'spec': {'csi': {'driver': k8s_pod.CSI_DRIVER, 'volumeHandle': 'vol-b'},
+                    'spec': {'csi': {'driver': manifests.CSI_DRIVER, 'volumeHandle': 'vol-b'},
                              'capacity': {'storage': '1Gi'}, 'accessModes': ['ReadWriteOnce']}})
     for claim, pv in (('data-a', 'pv-a'), ('data-b', 'pv-b')):
         kube.add('pvc', {'metadata': {'name': claim, 'namespace': NS},
@@ -160,7 +196,7 @@ def seed(kube, fail_annotation=False):
                                               'ports': [{'containerPort': 5432}],
                                               'volumeMounts': [{'name': 'a', 'mountPath': '/a'},
                                                                {'name': 'kube-api-access-x',
-                                                                'mountPath': k8s_pod.SERVICE_ACCOUNT_MOUNT}]}],
+                                                                'mountPath': manifests.SERVICE_ACCOUNT_MOUNT}]}],
                               'initContainers': [{'name': 'init', 'image': 'busybox'}],
                               'tolerations': [{'key': 'k', 'operator': 'Exists'}],
                               'securityContext': {'runAsUser': 999},
@@ -182,23 +218,23 @@ def env(tmp_path):
 
 def test_clean_manifest_keeps_the_spec_and_drops_server_fields(env):
     _driver, kube = env
-    pod = k8s_pod.clean_manifest(kube.get_pod(NS, 'app'), 'Pod')
+    pod = manifests.clean_manifest(kube.get_pod(NS, 'app'), 'Pod')
     assert pod['kind'] == 'Pod' and pod['apiVersion'] == 'v1' and 'status' not in pod
-    assert not set(k8s_pod.SERVER_METADATA) & set(pod['metadata'])
+    assert not set(manifests.SERVER_METADATA) & set(pod['metadata'])
     spec = pod['spec']
     assert 'nodeName' not in spec and spec['initContainers'] and spec['tolerations'] and spec['securityContext']
     assert spec['containers'][0]['env'] and spec['containers'][0]['ports']
     assert [v['name'] for v in spec['volumes']] == ['a', 'b', 'cache']
     assert spec['containers'][0]['volumeMounts'] == [{'name': 'a', 'mountPath': '/a'}]
-    pv = k8s_pod.clean_manifest(kube.get_pv('pv-a'), 'PersistentVolume')
+    pv = manifests.clean_manifest(kube.get_pv('pv-a'), 'PersistentVolume')
     assert 'annotations' not in pv['metadata'] and 'finalizers' not in pv['metadata']
 
 
 def test_cinder_source():
-    assert k8s_pod.cinder_source({'spec': {'cinder': {'volumeID': 'v'}}}) == ('v', 'in-tree')
-    assert k8s_pod.cinder_source({'spec': {'csi': {'driver': k8s_pod.CSI_DRIVER, 'volumeHandle': 'v'}}}) == ('v', 'csi')
-    assert k8s_pod.cinder_source({'spec': {'csi': {'driver': 'ebs.csi.aws.com', 'volumeHandle': 'v'}}})[0] is None
-    assert k8s_pod.cinder_source({'spec': {'hostPath': {'path': '/x'}, 'capacity': {}}}) == (None, 'hostPath')
+    assert manifests.cinder_source({'spec': {'cinder': {'volumeID': 'v'}}}) == ('v', 'in-tree')
+    assert manifests.cinder_source({'spec': {'csi': {'driver': manifests.CSI_DRIVER, 'volumeHandle': 'v'}}}) == ('v', 'csi')
+    assert manifests.cinder_source({'spec': {'csi': {'driver': 'ebs.csi.aws.com', 'volumeHandle': 'v'}}})[0] is None
+    assert manifests.cinder_source({'spec': {'hostPath': {'path': '/x'}, 'capacity': {}}}) == (None, 'hostPath')
 
 
 def test_protect_check_mode_then_protect_then_idempotent(env):
@@ -259,7 +295,7 @@ def test_restore_other_namespace_maps_everything(env):
                                       'name': 'data-a'}
     assert kube.get_pv(rmap['persistentvolumes']['pv-b'])['spec']['csi']['volumeHandle'] == rmap['volumes']['vol-b']
     pod = kube.get_pod('copy', 'app')
-    assert pod['metadata']['annotations'][k8s_pod.ANN_ORIGINAL_NAMESPACE] == NS
+    assert pod['metadata']['annotations'][manifests.ANN_ORIGINAL_NAMESPACE] == NS
     assert pod['metadata']['annotations']['team'] == 'db' and 'ownerReferences' not in pod['metadata']
     assert pod['spec']['securityContext'] == {'runAsUser': 999}
     again = driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
@@ -276,7 +312,7 @@ def test_restore_collision_fails_or_renames(env):
     cp8 = done.data['checkpoint']['id'][:8]
     assert done.data['restored']['name'] == 'app-' + cp8
     assert done.data['resource_map']['persistentvolumeclaims']['shop/data-a'] == 'shop/data-a-' + cp8
-    assert done.data['restored']['annotations'][k8s_pod.ANN_ORIGINAL_NAME] == 'app'
+    assert done.data['restored']['annotations'][manifests.ANN_ORIGINAL_NAME] == 'app'
     again = driver.restore((NS, 'app'), 'nightly', {'on_collision': 'rename'})
     assert not again.changed
 
@@ -348,7 +384,7 @@ def test_restore_records_its_steps(env):
         'restore volume vol-a', 'create persistentvolume %s' % rmap['persistentvolumes']['pv-a'],
         'restore volume vol-b', 'create persistentvolume %s' % rmap['persistentvolumes']['pv-b'],
         'create persistentvolumeclaim copy/data-a', 'create persistentvolumeclaim copy/data-b',
-        'create pod copy/app', 'wait for claims Bound', 'wait for pod Running']
+        'wait for serviceaccount copy/default', 'create pod copy/app', 'wait for claims Bound', 'wait for pod Running']
 
 
 def test_failed_restore_records_the_wait_and_the_cleanup(env):
@@ -359,3 +395,81 @@ def test_failed_restore_records_the_wait_and_the_cleanup(env):
     with pytest.raises(ProtectionError):
         driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
     assert steps(driver)[-2:] == ['wait for pod Running', 'clean up']
+
+
+def test_undo_waits_for_the_pod_to_go_and_the_volumes_to_detach(env):
+    """A real cluster detaches a pod's volumes only after the pod is gone: deleting them sooner fails (400)."""
+    driver, kube = env
+    driver.protect((NS, 'app'), 'nightly', {})
+    kube.pod_phase = 'Failed'
+    kube.lingering_polls = 3
+    driver.backups.attached_polls = 4
+    with pytest.raises(ProtectionError) as err:
+        driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    assert 'removed what this run created' in err.value.msg, err.value.msg
+    assert len(driver.backups.removed) == 2 and kube.get_namespace('copy') is None
+    removals = [i for i, e in enumerate(driver.backups.events) if e[0] == 'remove']
+    last_in_use = max(i for i, e in enumerate(driver.backups.events) if e[0] == 'in-use')
+    assert min(removals) > last_in_use  # never asked Cinder to delete an attached volume
+
+
+def test_undo_names_a_volume_that_stays_attached_and_keeps_the_namespace(tmp_path):
+    kube = FakeKube()
+    seed(kube)
+    driver = k8s_pod.K8sPodDriver(None, kube, open_bank({'path': str(tmp_path)}), wait=True, timeout=0.3,
+                                  poll_interval=0.01)
+    driver.snapshots, driver.backups = FakeSnapshots(), FakeBackups()
+    driver.protect((NS, 'app'), 'nightly', {})
+    kube.pod_phase = 'Failed'
+    driver.backups.attached_polls = 10 ** 6
+    with pytest.raises(ProtectionError) as err:
+        driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    msg = err.value.msg
+    assert 'these objects could not be removed' in msg and 'to be detached' in msg, msg
+    for new_id in err.value.result['resource_map']['volumes'].values():
+        assert 'volume %s' % new_id in msg
+    assert ('remove', new_id) not in driver.backups.events  # never asked while attached
+    assert kube.get_namespace('copy') is not None  # the namespace stays with what is in it
+
+
+def test_restore_waits_for_the_default_service_account(env):
+    driver, kube = env
+    driver.protect((NS, 'app'), 'nightly', {})
+    kube.account_polls = 3
+    done = driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    assert done.changed and done.data['restored']['phase'] == 'Running'
+    writes = kube.writes
+    assert writes.index(('pod', 'app')) > max(i for i, w in enumerate(writes) if w[0] == 'poll-serviceaccount')
+
+
+def test_restore_gives_up_on_a_default_service_account_that_never_comes(tmp_path):
+    kube = FakeKube()
+    seed(kube)
+    driver = k8s_pod.K8sPodDriver(None, kube, open_bank({'path': str(tmp_path)}), wait=True, timeout=0.2,
+                                  poll_interval=0.01)
+    driver.snapshots, driver.backups = FakeSnapshots(), FakeBackups()
+    driver.protect((NS, 'app'), 'nightly', {})
+    kube.account_polls = 10 ** 6
+    with pytest.raises(ProtectionError) as err:
+        driver.restore((NS, 'app'), 'nightly', {'restore_namespace': 'copy'})
+    assert 'waiting for serviceaccount copy/default to exist' in err.value.msg, err.value.msg
+    assert 'removed what this run created' in err.value.msg and kube.get_namespace('copy') is None
+
+
+def test_manifests_keep_user_annotations_and_drop_ephemeral_containers():
+    claim = {'metadata': {'name': 'c', 'namespace': NS, 'annotations': {
+        'volume.beta.kubernetes.io/storage-class': 'legacy', 'pv.kubernetes.io/bind-completed': 'yes',
+        'pv.kubernetes.io/bound-by-controller': 'yes', 'volume.kubernetes.io/storage-provisioner': 'x',
+        'volume.beta.kubernetes.io/storage-provisioner': 'x', 'kubectl.kubernetes.io/last-applied-configuration': '{}',
+        'team': 'db'}}, 'spec': {}}
+    kept = manifests.clean_manifest(claim, 'PersistentVolumeClaim')['metadata']['annotations']
+    assert kept == {'volume.beta.kubernetes.io/storage-class': 'legacy',
+                    'kubectl.kubernetes.io/last-applied-configuration': '{}', 'team': 'db'}
+    restored = manifests.restored_pvc(claim, 'c', 'copy', 'pv-new', 'cp')
+    assert restored['metadata']['annotations']['volume.beta.kubernetes.io/storage-class'] == 'legacy'
+    debugged = {'metadata': {'name': 'p', 'namespace': NS}, 'spec': {
+        'containers': [{'name': 'c', 'image': 'i'}],
+        'ephemeralContainers': [{'name': 'debugger', 'image': 'busybox', 'targetContainerName': 'c'}]},
+        'status': {'ephemeralContainerStatuses': [{'name': 'debugger'}]}}
+    pod = manifests.restored_pod(debugged, 'p', 'copy', {}, 'cp', 'p')
+    assert 'ephemeralContainers' not in pod['spec'] and 'status' not in pod

@@ -13,13 +13,9 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     REVERTED_TO_KEY,
     ManilaShareDriver,
 )
+from ansible_collections.dataprotection.openstack.tests.unit.fakes import Obj
 
 _clock = itertools.count()
-
-
-class Obj:
-    def __init__(self, **kwargs):
-        self.__dict__.update(kwargs)
 
 
 class Response:

@@ -1,0 +1,166 @@
+"""The snapshot protection modules' glue: options, dispatch to the driver, bulk selection, results, warnings."""
+import pytest
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils import base
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import snapshot_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.snapshot_module import (
+    SnapshotProtectModule,
+    selection_kwargs,
+)
+from ansible_collections.dataprotection.openstack.tests.unit.fakes import Obj, run_module
+
+CALLS = []
+
+
+class FakeDriver:
+    """Records every call; answers like a snapshot driver would."""
+
+    resource_kind, snapshot_kind, snapshot_key, source_ref_key = 'volume', 'snapshot', 'snapshot', 'volume_ref'
+    sources = []
+
+    def __init__(self, conn, **wait):
+        CALLS.append(('init', conn, wait))
+
+    @staticmethod
+    def source_view(source):
+        return dict(id=source.id, name=source.name, metadata=source.metadata)
+
+    def list_sources(self):
+        return list(self.sources)
+
+    def prefetch_snapshots(self, ids):
+        CALLS.append(('prefetch', ids))
+
+    def protect(self, source, name, options, dry_run=False):
+        CALLS.append(('protect', source, name, options, dry_run))
+        return Result(True, snapshot={'id': 's', 'name': name}, before=None, after={'id': 's'},
+                      foreign_snapshots=['f1'])
+
+    def delete(self, source, name, dry_run=False):
+        CALLS.append(('delete', source, name, dry_run))
+        return Result(True, snapshot=None, deleted=['s'], before=[{'id': 's'}], after=[], foreign_snapshots=['f1'])
+
+    def restore(self, source, name, options, dry_run=False):
+        CALLS.append(('restore', source, name, options, dry_run))
+        return Result(True, restored={'id': 'r'}, duplicates=['r2'], before=None, after={'id': 'r'})
+
+    def protect_many(self, sources, name, options, concurrency=8, dry_run=False):
+        CALLS.append(('protect_many', [s.id for s in sources], name, concurrency, dry_run))
+        return [dict(volume_ref=s.id, changed=True, failed=False, snapshot={'name': name}) for s in sources]
+
+    def delete_many(self, sources, name, concurrency=8, dry_run=False):
+        CALLS.append(('delete_many', [s.id for s in sources], name, concurrency, dry_run))
+        return [dict(volume_ref=s.id, changed=False, failed=False, snapshot=None, deleted=[]) for s in sources]
+
+
+class Module(SnapshotProtectModule):
+    driver_class = FakeDriver
+    source_option, names_option, metadata_option = 'volume', 'volumes', 'volume_metadata'
+    extra_options = ('restore_volume_type',)
+    argument_spec = dict(snapshot_argument_spec('volume', 'volumes', 'volume_metadata'),
+                         restore_volume_type=dict(type='str'))
+    module_kwargs = dict(**selection_kwargs('volume', 'volumes', 'volume_metadata'))
+    conn = 'the-connection'
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    del CALLS[:]
+    FakeDriver.sources = [Obj(id='v1', name='db', metadata={'tier': 'gold'}),
+                          Obj(id='v2', name='web', metadata={'tier': 'gold'}),
+                          Obj(id='v3', name='tmp', metadata={})]
+
+
+def run(capsys, **args):
+    return run_module(Module, dict(args), capsys)
+
+
+def test_protection_is_the_option_and_snapshot_name_its_alias(capsys):
+    spec = Module.full_argument_spec()
+    assert spec['protection']['aliases'] == ['snapshot_name'] and spec['protection']['required'] is True
+    for key in ('protection', 'snapshot_name'):
+        out = run(capsys, volume='db', **{key: 'daily'})
+        assert out['rc'] == 0 and CALLS[-1][:3] == ('protect', 'db', 'daily'), out
+
+
+def test_single_resource_dispatch_and_check_mode(capsys):
+    out = run(capsys, volume='db', protection='daily', description='d', restore_volume_type='ssd', timeout=9,
+              _ansible_check_mode=True)
+    name, source, protection, options, dry_run = CALLS[-1]
+    assert (name, source, protection, dry_run) == ('protect', 'db', 'daily', True)
+    assert options['description'] == 'd' and options['restore_volume_type'] == 'ssd' and options['retain'] is None
+    assert CALLS[0] == ('init', 'the-connection', dict(wait=True, timeout=9, poll_interval=2.0))
+    assert out['changed'] is True and out['snapshot'] == {'id': 's', 'name': 'daily'} and out['deleted'] == []
+    run(capsys, volume='db', protection='daily', state='absent')
+    assert CALLS[-1] == ('delete', 'db', 'daily', False)
+    out = run(capsys, volume='db', protection='daily', state='restored', restore_name='db-r')
+    assert CALLS[-1][0] == 'restore' and CALLS[-1][3]['restore_name'] == 'db-r'
+    assert out['restored'] == {'id': 'r'}
+
+
+def test_diff_from_the_drivers_before_and_after(capsys):
+    out = run(capsys, volume='db', protection='daily', _ansible_diff=True)
+    assert out['diff'] == {'before': {}, 'after': {'id': 's'}} and 'before' not in out
+    out = run(capsys, volume='db', protection='daily', state='absent', _ansible_diff=True)
+    assert out['diff'] == {'before': {'snapshots': [{'id': 's'}]}, 'after': {'snapshots': []}}
+
+
+def test_warnings_for_what_was_left_alone(capsys, monkeypatch):
+    warned = []
+    monkeypatch.setattr(base._AnsibleModule, 'warn', lambda self, msg: warned.append(msg))
+    run(capsys, volume='db', protection='daily', state='absent')
+    assert len(warned) == 1 and 'that this collection did not create were left in place: f1' in warned[0]
+    run(capsys, volume='db', protection='daily')
+    assert len(warned) == 1  # foreign snapshots are only worth a warning when removing
+    run(capsys, volume='db', protection='daily', state='restored', restore_name='db-r')
+    assert len(warned) == 2 and 'restored from the same snapshot besides r' in warned[1] and 'r2' in warned[1]
+
+
+def test_bulk_selects_prefetches_once_and_summarizes(capsys):
+    out = run(capsys, volume_metadata={'tier': 'gold'}, protection='nightly', concurrency=2, _ansible_diff=True)
+    assert [c for c in CALLS if c[0] == 'prefetch'] == [('prefetch', ['v1', 'v2'])]
+    assert CALLS[-1] == ('protect_many', ['v1', 'v2'], 'nightly', 2, False)
+    assert out['changed'] is True and [e['volume_ref'] for e in out['snapshots']] == ['v1', 'v2']
+    assert out['diff'] == {'before': {'v1': 'absent', 'v2': 'absent'}, 'after': {'v1': 'nightly', 'v2': 'nightly'}}
+    out = run(capsys, volumes=['tmp'], protection='nightly', state='absent')
+    assert CALLS[-1] == ('delete_many', ['v3'], 'nightly', 8, False) and out['changed'] is False
+
+
+def test_bulk_restore_refused(capsys):
+    out = run(capsys, volumes=['db'], protection='nightly', state='restored', restore_name='x')
+    assert out['failed'] is True and out['msg'] == 'state=restored takes a single volume'
+    assert not [c for c in CALLS if c[0] != 'init']
+
+
+def test_absent_sweep_of_every_resource_refused_unless_asked(capsys):
+    out = run(capsys, query='[?name]', protection='nightly', state='absent')
+    assert out['failed'] is True and "say so with query: '[*]'" in out['msg'] and 'nightly' in out['msg']
+    assert not [c for c in CALLS if c[0] == 'delete_many']
+    out = run(capsys, query='[*]', protection='nightly', state='absent')
+    assert out['rc'] == 0 and CALLS[-1][:2] == ('delete_many', ['v1', 'v2', 'v3'])
+    out = run(capsys, query='[?name]', protection='nightly')
+    assert out['rc'] == 0 and CALLS[-1][:2] == ('protect_many', ['v1', 'v2', 'v3'])
+
+
+@pytest.mark.parametrize('args,words', [
+    (dict(retain=0), ['retain']),
+    (dict(min_age=60), ['min_age', 'retain']),
+    (dict(concurrency=0), ['concurrency']),
+    (dict(snapshot_name=' daily'), ['snapshot_name', 'whitespace']),
+    (dict(restore_name=''), ['restore_name']),
+])
+def test_refusals_before_any_call(capsys, args, words):
+    args = dict(dict(volume='db', protection='daily'), **args)
+    if 'snapshot_name' in args:
+        del args['protection']
+    out = run(capsys, **args)
+    assert out['failed'] is True and all(w in out['msg'] for w in words), out
+    assert CALLS == []
+
+
+def test_selection_options_are_exclusive(capsys):
+    out = run(capsys, volume='db', volumes=['web'], protection='daily')
+    assert out['failed'] is True and 'mutually exclusive' in out['msg']
+    out = run(capsys, protection='daily')
+    assert out['failed'] is True and 'one of the following is required' in out['msg']
