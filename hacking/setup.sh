@@ -74,8 +74,10 @@ fi
 
 # Debian packages the molecule scenario's target host needs (sshd in a network namespace, TCP forwards),
 # and systemd for `systemd-analyze verify` of the role's unit (this machine has no systemd as PID 1);
-# debootstrap + systemd-nspawn for the Debian 13 systemd target (extensions/molecule/freezer_scheduler_systemd).
-DEB_PACKAGES="openssh-server socat iproute2 systemd debootstrap systemd-container"
+# debootstrap + systemd-nspawn for the Debian 13 systemd target (extensions/molecule/freezer_scheduler_systemd);
+# python3-venv and python3-packaging, which the role installs on its target: the namespace target shares this
+# filesystem and reaches no package index, so they must be here already.
+DEB_PACKAGES="openssh-server socat iproute2 systemd debootstrap systemd-container python3-packaging python3-venv"
 missing=$(for p in $DEB_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
     echo "setup: installing Debian packages: $missing"

@@ -61,8 +61,10 @@ class Starter:
         self.phases[phase] = round(time.monotonic() - self.t0, 1)
 
     def launch(self, svc):
-        self.watched.append(svc)
+        # Watched only once its record exists: groups launch in parallel threads, and another thread's
+        # check_alive() must never see a service that is still being started as dead.
         if self.tracker.alive(svc.name):
+            self.watched.append(svc)
             return False
         self.tracker.stop(svc.name)  # drop a stale record
         for pname in svc.ports:
@@ -81,6 +83,7 @@ class Starter:
                            env=svc.env, cwd=self.st.state_dir,
                            extra={"port": svc.display_port})
         self.started.append(svc.name)
+        self.watched.append(svc)
         return True
 
     def wait(self, services):

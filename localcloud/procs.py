@@ -186,8 +186,11 @@ class Tracker:
         rec = {"pid": proc.pid, "start_time": start_time, "argv": argv,
                "log": log, "started": time.time()}
         rec.update(extra or {})
-        with open(self._file(name), "w") as fh:
+        # atomic: other threads read records while this one writes
+        tmp = self._file(name) + ".tmp"
+        with open(tmp, "w") as fh:
             json.dump(rec, fh)
+        os.replace(tmp, self._file(name))
         # we never wait() on it; the child is reaped by init after we exit.
         proc._child_created = False  # keep Popen.__del__ quiet
         return proc

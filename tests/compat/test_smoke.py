@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import time
-import uuid
 
 import pytest
 import yaml
@@ -138,11 +137,17 @@ def core(kubeconfig):
 
 
 @pytest.fixture
-def namespace(core, unique):
-    """A namespace with a pod mounting a claim bound to a CSI Cinder PV; removed (with the PV) at teardown."""
-    pv, volume_id = unique + '-pv', str(uuid.uuid4())
+def namespace(core, unique, make_volume):
+    """A namespace with a pod mounting a claim bound to a CSI PV of a real Cinder volume (the emulator attaches it
+    before the pod runs, as a cluster's attacher does); removed (with the PV) at teardown."""
+    pv, volume_id = unique + '-pv', make_volume(unique + '-pv').id
     core.create_namespace({'metadata': {'name': unique}})
     try:
+        # a new namespace's `default` service account comes shortly after it; pods are refused (403) until then
+        deadline = time.monotonic() + 30
+        while not [a for a in core.list_namespaced_service_account(unique).items if a.metadata.name == 'default']:
+            assert time.monotonic() < deadline, 'no serviceaccount %s/default' % unique
+            time.sleep(0.2)
         core.create_persistent_volume({'metadata': {'name': pv}, 'spec': {
             'csi': {'driver': 'cinder.csi.openstack.org', 'volumeHandle': volume_id, 'fsType': 'ext4'},
             'capacity': {'storage': '1Gi'}, 'accessModes': ['ReadWriteOnce'], 'storageClassName': 'csi-cinder-sc',

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print, as JSON, the freezer-api settings the freezer_scheduler role checks. Never prints a secret.
 
 Usage: read_api_conf.py PATH. A real INI parser (values may hold '[', e.g. memcached_servers = [::1]:11211);
