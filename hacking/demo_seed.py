@@ -70,6 +70,12 @@ def seed_kubernetes(volume_ids):
                                'volumeName': pv_name, 'resources': {'requests': {'storage': '1Gi'}}}}
         ensure(lambda c=claim: core.read_namespaced_persistent_volume_claim(c, 'demo-app'),
                lambda b=claim_body: core.create_namespaced_persistent_volume_claim('demo-app', b))
+    # a new namespace's `default` service account comes shortly after it; until then pods are refused (403)
+    deadline = time.monotonic() + TIMEOUT
+    while not [a for a in core.list_namespaced_service_account('demo-app').items if a.metadata.name == 'default']:
+        if time.monotonic() > deadline:
+            sys.exit('demo seed: namespace demo-app has no default service account after %ds' % TIMEOUT)
+        time.sleep(0.2)
     pod = {'metadata': {'name': 'demo-db', 'labels': {'app': 'demo-db'}},
            'spec': {'containers': [{'name': 'db', 'image': 'postgres:16', 'env': [{'name': 'PGDATA', 'value': '/a'}],
                                     'volumeMounts': [{'name': 'a', 'mountPath': '/a'}, {'name': 'b', 'mountPath': '/b'}]}],
