@@ -61,15 +61,8 @@ def test_fs_job_refused_for_central_client(demo):
     assert status == 422 and "does not support mode: fs" in body["description"], body
 
 
-@pytest.fixture
-def volume(lc_demo, lc_admin, demo, wait_status):
-    bs = lc_demo.block_storage
-    name = "lc-central-%s" % uuid.uuid4().hex[:6]
-    vol = bs.create_volume(name=name, size=1, availability_zone="nova")
-    vol = wait_status(lambda: bs.get_volume(vol.id), {"available", "error"})
-    assert vol.status == "available"
-    jobs = []
-    yield vol, jobs
+def remove_jobs_and_records(demo, jobs, name):
+    """Teardown: the test's freezer-api jobs (with their actions) and the backup records named ``name``."""
     for job_id in jobs:
         status, job = demo.call("GET", "/jobs/" + job_id)
         demo.call("DELETE", "/jobs/" + job_id)
@@ -79,6 +72,18 @@ def volume(lc_demo, lc_admin, demo, wait_status):
     for rec in records.get("backups") or []:
         if (rec.get("backup_metadata") or {}).get("backup_name") == name:
             demo.call("DELETE", "/backups/" + rec["backup_id"])
+
+
+@pytest.fixture
+def volume(lc_demo, lc_admin, demo, wait_status):
+    bs = lc_demo.block_storage
+    name = "lc-central-%s" % uuid.uuid4().hex[:6]
+    vol = bs.create_volume(name=name, size=1, availability_zone="nova")
+    vol = wait_status(lambda: bs.get_volume(vol.id), {"available", "error"})
+    assert vol.status == "available"
+    jobs = []
+    yield vol, jobs
+    remove_jobs_and_records(demo, jobs, name)
     for backup in lc_admin.block_storage.backups(details=True, all_projects=True, volume_id=vol.id):
         wait_status(lambda: lc_admin.block_storage.get_backup(backup.id), {"available", "error", "gone"},
                     timeout=120)
@@ -132,15 +137,7 @@ def nova_made(os_conn_factory, demo, wait_status):
     name = "lc-central-srv-%s" % uuid.uuid4().hex[:6]
     jobs = []
     yield conn, name, jobs
-    for job_id in jobs:
-        status, job = demo.call("GET", "/jobs/" + job_id)
-        demo.call("DELETE", "/jobs/" + job_id)
-        for entry in (job.get("job_actions") or []) if status == 200 else []:
-            demo.call("DELETE", "/actions/" + entry["action_id"])
-    _, records = demo.call("GET", "/backups", params={"limit": 1000})
-    for rec in records.get("backups") or []:
-        if (rec.get("backup_metadata") or {}).get("backup_name") == name:
-            demo.call("DELETE", "/backups/" + rec["backup_id"])
+    remove_jobs_and_records(demo, jobs, name)
     servers = [s for s in conn.compute.servers() if s.name.startswith(name)]
     for server in servers:
         conn.compute.delete_server(server.id, ignore_missing=True)

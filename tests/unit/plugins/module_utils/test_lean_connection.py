@@ -5,14 +5,12 @@ process imports, and this test process has imported all of openstacksdk.
 A tiny Cinder-shaped HTTP server answers version discovery and one listing.
 """
 import json
-import os
-import subprocess
-import sys
-import textwrap
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from ansible_collections.dataprotection.openstack.tests.unit.fakes import run_fresh
 
 VERSIONS = {'versions': [{'id': 'v3.0', 'status': 'CURRENT', 'version': '3.70', 'min_version': '3.0',
                           'links': [{'rel': 'self', 'href': 'http://127.0.0.1:{port}/v3/'}]}]}
@@ -50,17 +48,6 @@ def cinder():
     server.server_close()
 
 
-def run_fresh(code, port):
-    """Run code in a new interpreter with this test's import path; return its JSON output."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), PORT=str(port))
-    for name in [n for n in env if n.startswith('OS_')]:
-        del env[name]
-    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 PRELUDE = '''
     import json, os, sys
     from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
@@ -77,7 +64,7 @@ def test_block_storage_works_without_importing_every_service(cinder):
     print(json.dumps(dict(names=names, type=type(conn).__name__,
                           connection_module='openstack.connection' in sys.modules,
                           compute='openstack.compute.v2._proxy' in sys.modules)))
-    ''', cinder.server_port)
+    ''', PORT=str(cinder.server_port))
     assert out['names'] == ['data']
     assert out['type'] == 'LeanConnection'
     assert out['connection_module'] is False and out['compute'] is False
@@ -92,7 +79,7 @@ def test_other_attributes_come_from_the_full_connection_on_the_same_region(cinde
     print(json.dumps(dict(same_region=full.config is conn.config, full_type=type(full).__module__,
                           package_complete=hasattr(openstack, 'connect'),
                           delegated=conn.use_direct_get == full.use_direct_get)))
-    ''', cinder.server_port)
+    ''', PORT=str(cinder.server_port))
     assert out == dict(same_region=True, full_type='openstack.connection', package_complete=True, delegated=True)
 
 
@@ -101,7 +88,7 @@ def test_resources_get_their_location_from_the_lean_connection(cinder):
     conn = os_connection.connect(params)
     volume = next(iter(conn.block_storage.volumes()))
     print(json.dumps(dict(location=dict(volume.location))))
-    ''', cinder.server_port)
+    ''', PORT=str(cinder.server_port))
     assert out['location']['cloud'] and 'project' in out['location']
 
 
@@ -114,7 +101,7 @@ def test_an_openstacksdk_that_moved_the_fast_path_pieces_falls_back_to_its_own_c
     names = [v.name for v in conn.block_storage.volumes()]
     print(json.dumps(dict(names=names, reason=conn.fallback_reason, proxy=type(conn.block_storage).__module__,
                           connection_module='openstack.connection' in sys.modules)))
-    ''', cinder.server_port)
+    ''', PORT=str(cinder.server_port))
     assert out['names'] == ['data']
     assert out['reason'].startswith('ModuleNotFoundError') and out['connection_module'] is True
     assert out['proxy'] == 'openstack.block_storage.v3._proxy'

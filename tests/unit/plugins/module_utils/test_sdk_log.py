@@ -5,13 +5,12 @@ A fresh interpreter (logging is process-wide) connects with a password to a tiny
 import json
 import os
 import stat
-import subprocess
-import sys
-import textwrap
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from ansible_collections.dataprotection.openstack.tests.unit.fakes import run_fresh
 
 PASSWORD = 'Sup3r-s3cret-pw'
 TOKEN = 'gAAAAAB-token-in-clear-0123456789'
@@ -68,16 +67,6 @@ def cloud():
     server.server_close()
 
 
-def run_fresh(code, port, log_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), PORT=str(port), LOG=log_path)
-    for name in [n for n in env if n.startswith('OS_')]:
-        del env[name]
-    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 CODE = '''
     import json, os
     from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
@@ -96,7 +85,7 @@ CODE = '''
 
 def test_debug_log_has_the_requests_and_no_secret(cloud, tmp_path):
     log_path = str(tmp_path / 'sdk.log')
-    out = run_fresh(CODE % ('DEBUG', PASSWORD), cloud.server_port, log_path)
+    out = run_fresh(CODE % ('DEBUG', PASSWORD), PORT=str(cloud.server_port), LOG=log_path)
     assert out['names'] == ['data']
     assert os.path.exists(log_path)
     assert stat.S_IMODE(os.stat(log_path).st_mode) == 0o600
@@ -111,7 +100,7 @@ def test_debug_log_has_the_requests_and_no_secret(cloud, tmp_path):
 
 def test_info_level_logs_no_http(cloud, tmp_path):
     log_path = str(tmp_path / 'sdk.log')
-    out = run_fresh(CODE % ('INFO', PASSWORD), cloud.server_port, log_path)
+    out = run_fresh(CODE % ('INFO', PASSWORD), PORT=str(cloud.server_port), LOG=log_path)
     assert out['names'] == ['data']
     assert stat.S_IMODE(os.stat(log_path).st_mode) == 0o600
     with open(log_path, encoding='utf-8') as handle:
