@@ -56,6 +56,10 @@ class Starter:
         self.deadline = time.monotonic() + START_TIMEOUT
         self.t0 = time.monotonic()
         self.phases = {}
+        # Set once Keystone has its users and catalog (or failed): services that log in at start
+        # (nova-compute reports to Placement as user nova) must not launch before their user exists.
+        self.identity_settled = threading.Event()
+        self.identity_ok = False
 
     def mark(self, phase):
         self.phases[phase] = round(time.monotonic() - self.t0, 1)
@@ -129,16 +133,32 @@ class Starter:
 
     def bring_up(self, group):
         def step(st):
+            if group is keystone:
+                try:
+                    self.start_identity(st)
+                finally:
+                    self.identity_settled.set()
+                return
             group.prepare(st)
             self.mark("prepared-" + group.__name__.rsplit(".", 1)[-1])
-            svcs = group.services(st)
-            for svc in svcs:
+            if group is not kubernetes:
+                self.identity_settled.wait(max(0.0, self.deadline - time.monotonic()))
+                if not self.identity_ok:
+                    return  # Keystone's own thread reports why
+            for svc in group.services(st):
                 self.launch(svc)
-            if group is keystone:
-                self.wait(svcs)
-                keystone.setup(st)
-                self.mark("keystone")
         return step
+
+    def start_identity(self, st):
+        keystone.prepare(st)
+        self.mark("prepared-keystone")
+        svcs = keystone.services(st)
+        for svc in svcs:
+            self.launch(svc)
+        self.wait(svcs)
+        keystone.setup(st)
+        self.identity_ok = True
+        self.mark("keystone")
 
     def run(self):
         st = self.st
