@@ -35,6 +35,8 @@ def ansible_env(extra=None):
         'OS_CLOUD': 'localcloud-demo',
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_LOCALHOST_WARNING': '0',
+        # the run cache of this benchmark only (a cold one at each `make bench`: see run.py)
+        'DATAPROTECTION_OPENSTACK_CACHE_DIR': os.path.join(BENCH, 'run-cache'),
     })
     env.update(extra or {})
     return env

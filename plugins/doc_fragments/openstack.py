@@ -86,6 +86,36 @@ options:
     type: str
     default: INFO
     choices: [INFO, DEBUG]
+  cache_dir:
+    description:
+      - Directory where the tasks of a run share what they would otherwise each ask again (see O(discovery_cache_ttl)
+        and O(token_cache)).
+      - Created with mode 0700. A directory that another user owns, or that group or others can access, is not used
+        (the task warns and asks the services as usual). Reading or writing the cache never fails a task.
+      - Defaults to C($XDG_CACHE_HOME/dataprotection.openstack), else C(~/.cache/dataprotection.openstack). In AWX,
+        point it at a path inside the job's private directory to share it within one job only.
+      - Also read from the environment variable E(DATAPROTECTION_OPENSTACK_CACHE_DIR).
+    type: path
+  discovery_cache_ttl:
+    description:
+      - Seconds a service's version discovery document (the public list of API versions and microversions,
+        the same for every user) is reused by later tasks from O(cache_dir) instead of being fetched again. Cinder's
+        takes three requests per task, so a no-op task makes 4 requests instead of 6 with it.
+      - V(0) turns the discovery cache off.
+      - Also read from the environment variable E(DATAPROTECTION_OPENSTACK_DISCOVERY_CACHE_TTL).
+    type: int
+    default: 600
+  token_cache:
+    description:
+      - Reuse the Keystone token of an earlier task with the same credentials, from O(cache_dir), until it is about
+        to expire (then a new one is requested and stored). A no-op task then makes only its lookups.
+      - Tokens are stored one file per credential set, mode 0600, named by keystoneauth's hash of the auth URL, user,
+        project or domain or system scope, trust and secret, so different credentials (including a wrong password)
+        never reuse a token. A token file is a bearer credential until the token expires; it is never logged or
+        returned. Keystone invalidates it as usual (a revoked token is refused and the task authenticates again).
+      - Off by default. Also read from the environment variable E(DATAPROTECTION_OPENSTACK_TOKEN_CACHE).
+    type: bool
+    default: false
 requirements:
   - python >= 3.11
   - openstacksdk >= 4.0.0

@@ -10,6 +10,8 @@ module pays only for the clients it uses.
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import env_fallback
+
 # The bank's defaults (doc fragment ``bank``).
 BANK_DEFAULT_PATH = '~/.ansible/dataprotection/bank'
 BANK_DEFAULT_CONTAINER = 'dataprotection-bank'
@@ -40,6 +42,12 @@ def openstack_argument_spec():
         api_timeout=dict(type='int'),
         sdk_log_path=dict(type='str'),
         sdk_log_level=dict(type='str', default='INFO', choices=['INFO', 'DEBUG']),
+        # the run cache (run_cache.py); environment variables so an AWX job template turns it on for every task
+        cache_dir=dict(type='path', fallback=(env_fallback, ['DATAPROTECTION_OPENSTACK_CACHE_DIR'])),
+        token_cache=dict(type='bool', default=False, no_log=False,
+                         fallback=(env_fallback, ['DATAPROTECTION_OPENSTACK_TOKEN_CACHE'])),
+        discovery_cache_ttl=dict(type='int', default=600,
+                                 fallback=(env_fallback, ['DATAPROTECTION_OPENSTACK_DISCOVERY_CACHE_TTL'])),
     )
 
 
@@ -131,6 +139,7 @@ def snapshot_argument_spec(source, names, metadata):
         'restore_point': dict(type='str', default='latest'),
         'restore_description': dict(type='str'),
         'concurrency': dict(type='int', default=8),
+        'all_projects': dict(type='bool', default=False),
     })
 
 

@@ -143,6 +143,8 @@ class ProtectionModule:
                 self.ansible.fail_json(msg=missing_required_lib('openstacksdk'),
                                        exception=os_connection.OPENSTACKSDK_IMPORT_ERROR)
             self._conn = os_connection.connect(self.params)
+            for warning in getattr(getattr(self._conn, 'run_cache', None), 'warnings', None) or ():
+                self.ansible.warn(warning)
         return self._conn
 
     @property

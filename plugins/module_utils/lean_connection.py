@@ -75,6 +75,7 @@ class LeanConnection(object):
         self._cache_expirations = {}
         self._full = None
         self.fallback_reason = None
+        self.run_cache = None  # set by openstack.connect() when discovery or tokens are shared across tasks
 
     @property
     def session(self):

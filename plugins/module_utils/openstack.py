@@ -10,6 +10,7 @@ single cloud in that file it is used, which is how AWX injects credentials.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -20,6 +21,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.lean_conn
     LeanConnection,
     defer_package_init,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.run_cache import RunCache
 
 try:
     # Before any other openstack import: see lean_connection.py.
@@ -110,12 +112,13 @@ def enable_sdk_logging(path, level='INFO'):
     return handler
 
 
-def connect(params):
+def connect(params, project_id=None):
     """An authenticated-on-demand openstacksdk connection for the module options.
 
     Resolves the cloud exactly as ``openstack.connect()`` does (clouds.yaml,
     ``OS_*`` variables, the options); the result imports only the services the
-    task uses (see lean_connection.py).
+    task uses (see lean_connection.py). ``project_id``: the same credentials scoped to that project instead
+    (a bulk run across projects acts as each volume's project).
     """
     if not HAS_OPENSTACKSDK:
         raise ImportError('openstacksdk is required')
@@ -132,15 +135,36 @@ def connect(params):
     else:
         region = openstack.config.get_cloud_region(app_name=APP_NAME, app_version=APP_VERSION, load_yaml_config=True,
                                                    load_envvars=True, **connection_arguments(params))
+    if project_id:
+        scope_to_project(region, project_id)
     trust_versioned_auth_url(region)
     if region.config.get('api_timeout') is None:
         # Read by get_session(), which every request (token, services, Freezer, Swift bank) goes through.
         region.config['api_timeout'] = DEFAULT_API_TIMEOUT
     conn = LeanConnection(region)
+    cache = RunCache.from_params(params)
+    if cache is not None:
+        cache.attach(region)
+        # Modules leave through sys.exit (exit_json / fail_json): write back what this task learnt then.
+        atexit.register(cache.save, region)
+        conn.run_cache = cache
     if region.config.get('vendor_hook'):
         # A vendor hook is handed openstacksdk's own Connection and may touch any part of it.
         return conn.full_connection()
     return conn
+
+
+_PROJECT_SCOPE_KEYS = ('project_name', 'project_domain_name', 'project_domain_id', 'tenant_name', 'tenant_id',
+                       'domain_id', 'domain_name', 'system_scope')
+
+
+def scope_to_project(region, project_id):
+    """Re-scope the region's credentials to the project ``project_id`` (before any request is made)."""
+    from keystoneauth1 import loading  # pylint: disable=import-outside-toplevel
+    auth = dict((k, v) for k, v in (region.config.get('auth') or {}).items() if k not in _PROJECT_SCOPE_KEYS)
+    auth['project_id'] = project_id
+    region.config['auth'] = auth
+    region._auth = loading.get_plugin_loader(region.config.get('auth_type') or 'password').load_from_options(**auth)
 
 
 def trust_versioned_auth_url(region):

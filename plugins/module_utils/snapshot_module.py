@@ -10,6 +10,7 @@ and shapes the result and the diff.
 
 from __future__ import annotations
 
+from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
 from ansible_collections.dataprotection.openstack.plugins.module_utils import validation
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule, diff_result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
@@ -51,6 +52,10 @@ class SnapshotProtectModule(ProtectionModule):
             p[self.metadata_option] = validation.check_metadata(self.metadata_option, p[self.metadata_option],
                                                                 selector=True)
         validation.check_query('query', p['query'])
+        if p['all_projects'] and p[self.source_option] is not None:
+            raise validation.InputError('all_projects selects across projects in bulk mode (%s, %s or query); one %s '
+                                        'is looked up in the project of the credentials'
+                                        % (self.names_option, self.metadata_option, self.source_option))
 
     def run(self):
         p = self.params
@@ -85,24 +90,60 @@ class SnapshotProtectModule(ProtectionModule):
         p, kind = self.params, driver.resource_kind
         if p['state'] == 'restored':
             raise ProtectionError('state=restored takes a single %s' % kind)
-        every = driver.list_sources()
+        every = driver.list_sources(all_projects=p['all_projects'])
         selected = select_resources(every, view=driver.source_view, names=p[self.names_option],
                                     metadata=p[self.metadata_option], query=p['query'], kind=kind)
         self.refuse_sweep(every, selected, kind)
-        driver.prefetch_snapshots([s.id for s in selected])
-        if p['state'] == 'present':
-            entries = driver.protect_many(selected, p['protection'], options, concurrency=p['concurrency'],
-                                          dry_run=self.check_mode)
-        else:
-            entries = driver.delete_many(selected, p['protection'], concurrency=p['concurrency'],
-                                         dry_run=self.check_mode)
+        entries = []
+        for project_id, sources in self.by_project(driver, selected):
+            entries.extend(self.run_in_project(driver, project_id, sources, options))
         for entry in entries:
             self.warn_about(driver, entry, ref=entry[driver.source_ref_key])
-        result = bulk.summarize(entries, kind, self.list_key)
+        extra = dict(projects=bulk.per_project(entries)) if p['all_projects'] else {}
+        result = bulk.summarize(entries, kind, self.list_key, **extra)
         ref = driver.source_ref_key
         before = dict((e[ref], 'unchanged' if not e['changed'] else 'absent') for e in entries)
         after = dict((e[ref], (e.get(driver.snapshot_key) or {}).get('name')) for e in entries)
         return diff_result(result, before, after, self.want_diff)
+
+    def by_project(self, driver, selected):
+        """``[(project_id, sources)]``: the credentials' own project first. Without all_projects the listing held the
+        own project only (Cinder and Manila list other projects' resources only when asked to)."""
+        own = driver.current_project_id()
+        groups = {own: []}
+        for source in selected:
+            owner = getattr(source, 'project_id', None) if self.params['all_projects'] else None
+            groups.setdefault(owner if isinstance(owner, str) and owner else own, []).append(source)
+        return [(pid, sources) for pid, sources in groups.items() if sources]
+
+    def run_in_project(self, driver, project_id, sources, options):
+        """Protect (or unprotect) sources of one project, acting AS that project: a snapshot belongs to the project
+        that creates it, and only there can its volume's owner see it and delete the volume later."""
+        p, kind = self.params, driver.resource_kind
+        entries = None
+        if project_id != driver.current_project_id():
+            try:
+                conn = os_connection.connect(self.params, project_id=project_id)
+                # authenticates now: a project the user has no role on fails here, for its sources only
+                conn.current_project_id  # pylint: disable=pointless-statement
+                driver = self.driver_class(conn, **self.wait_options())
+            except Exception as exc:  # pylint: disable=broad-except
+                entries = bulk.failed_entries(
+                    sources, kind, driver.source_ref_key,
+                    '%s %%s: not protected: these credentials cannot act in its project %s (%s); give the user a '
+                    'role on that project' % (kind, project_id, os_connection.reason_of(exc).replace('%', '%%')))
+        if entries is None:
+            driver.prefetch_snapshots([s.id for s in sources])
+            if p['state'] == 'present':
+                entries = driver.protect_many(sources, p['protection'], options, concurrency=p['concurrency'],
+                                              dry_run=self.check_mode)
+            else:
+                entries = driver.delete_many(sources, p['protection'], concurrency=p['concurrency'],
+                                             dry_run=self.check_mode)
+        if p['all_projects']:
+            for entry in entries:
+                entry['project_id'] = project_id
+        return entries
 
     def refuse_sweep(self, every, selected, kind):
         """With state=absent, a query or metadata selector that happens to select every resource of the project

@@ -144,6 +144,17 @@ options:
       - How many volumes are protected at once in bulk mode.
     type: int
     default: 8
+  all_projects:
+    description:
+      - Bulk mode only. Select among the volumes of every project the credentials may list (an admin), not only
+        those of the credentials' project. Without it, even an admin's selection never reaches other projects.
+      - Each volume is protected AS its own project (the same credentials re-scoped to it), because a snapshot
+        belongs to the project that creates it and only there can the volume's owner see it (and later delete the
+        volume). The user therefore needs a role on each selected project; for a project where it has none,
+        its volumes fail with a message naming the project, and the other projects go on.
+      - The result's RV(projects) counts what happened per project.
+    type: bool
+    default: false
 notes:
   - Cinder cannot delete a volume that still has snapshots; remove the protection (O(state=absent)) first.
 seealso:
@@ -180,6 +191,15 @@ EXAMPLES = r'''
     protection: weekly
     force: true
     concurrency: 16
+
+- name: As an admin with a role on each project, protect every project's volumes tagged backup=nightly
+  dataprotection.openstack.cinder_snapshot_protect:
+    cloud: mycloud-admin
+    volume_metadata:
+      backup: nightly
+    all_projects: true
+    protection: nightly
+    retain: 7
 
 - name: Restore the protection to a new volume in another zone
   dataprotection.openstack.cinder_snapshot_protect:
@@ -293,6 +313,12 @@ snapshots:
       changed: false
       failed: true
       msg: "volume gone-volume: not found"
+projects:
+  description: With O(all_projects), per project id the number of volumes selected, changed and failed.
+  returned: bulk mode with O(all_projects)
+  type: dict
+  sample:
+    0c8e2a5e4c8e4b5d9c2a1f7d3e6b9a10: {selected: 12, changed: 12, failed: 0}
 foreign_snapshots:
   description: Ids of snapshots named O(protection) on the volume that this collection did not create; never
     touched (see O(adopt)).

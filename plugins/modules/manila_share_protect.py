@@ -153,6 +153,17 @@ options:
       - How many shares are protected at once in bulk mode.
     type: int
     default: 8
+  all_projects:
+    description:
+      - Bulk mode only. Select among the shares of every project the credentials may list (an admin), not only
+        those of the credentials' project. Without it, even an admin's selection never reaches other projects.
+      - Each share is protected AS its own project (the same credentials re-scoped to it), because a snapshot
+        belongs to the project that creates it and only there can the share's owner see it (and later delete the
+        share). The user therefore needs a role on each selected project; for a project where it has none,
+        its shares fail with a message naming the project, and the other projects go on.
+      - The result's RV(projects) counts what happened per project.
+    type: bool
+    default: false
 notes:
   - Manila cannot delete a share that still has snapshots (HTTP 400/403 about dependent snapshots); remove the
     protection (O(state=absent)) first.
@@ -308,6 +319,12 @@ share_snapshots:
       changed: false
       failed: true
       msg: "share gone-share: not found"
+projects:
+  description: With O(all_projects), per project id the number of shares selected, changed and failed.
+  returned: bulk mode with O(all_projects)
+  type: dict
+  sample:
+    0c8e2a5e4c8e4b5d9c2a1f7d3e6b9a10: {selected: 12, changed: 12, failed: 0}
 foreign_snapshots:
   description: Ids of share snapshots named O(protection) on the share that this collection did not create; never
     touched (see O(adopt)).

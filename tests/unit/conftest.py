@@ -15,3 +15,9 @@ def _no_race_grace(monkeypatch):
     """The snapshot drivers wait out created_at's one-second resolution before settling races; fakes need not."""
     from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import snapshots
     monkeypatch.setattr(snapshots.SnapshotDriver, 'race_grace', 0)
+
+
+# The run cache (run_cache.py) is on by default and lives in the user's cache directory; unit tests serve fakes on
+# random ports, so one test's version document must never reach another: off here, tests of the cache pass options.
+os.environ['DATAPROTECTION_OPENSTACK_DISCOVERY_CACHE_TTL'] = '0'
+os.environ.pop('DATAPROTECTION_OPENSTACK_TOKEN_CACHE', None)

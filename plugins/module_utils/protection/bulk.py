@@ -27,6 +27,23 @@ def entry_of(call, ref, kind, ref_key):
     return entry
 
 
+def failed_entries(items, kind, ref_key, msg):
+    """Entries for items never tried (``msg`` names the reason, ``%s`` each item)."""
+    return [{'changed': False, 'failed': True, 'msg': msg % getattr(item, 'id', item),
+             ref_key: getattr(item, 'id', item)} for item in items]
+
+
+def per_project(entries):
+    """Counts per project of a run across projects: ``{project_id: {selected, changed, failed}}``."""
+    counts = {}
+    for entry in entries:
+        count = counts.setdefault(entry.get('project_id'), dict(selected=0, changed=0, failed=0))
+        count['selected'] += 1
+        count['changed'] += int(bool(entry['changed']))
+        count['failed'] += int(bool(entry['failed']))
+    return counts
+
+
 def run_many(items, call, kind, ref_key, concurrency=8):
     """``call(item)`` for each item, at most ``concurrency`` at once; one failure never hides the others."""
     if not items:
@@ -36,11 +53,12 @@ def run_many(items, call, kind, ref_key, concurrency=8):
         return list(pool.map(lambda item: entry_of(lambda: call(item), item, kind, ref_key), items))
 
 
-def summarize(entries, kind, list_key):
+def summarize(entries, kind, list_key, **extra):
     """The task result of a bulk run; raises one ProtectionError naming every failure (results included)."""
     failures = [e for e in entries if e['failed']]
-    result = {'changed': any(e['changed'] for e in entries), list_key: entries,
-              'deleted': [d for e in entries for d in e.get('deleted') or []]}
+    result = dict(extra, changed=any(e['changed'] for e in entries), deleted=[d for e in entries
+                                                                              for d in e.get('deleted') or []])
+    result[list_key] = entries
     if failures:
         raise ProtectionError('%d of %d %ss failed: %s' % (len(failures), len(entries), kind,
                                                            '; '.join(e['msg'] for e in failures)), **result)

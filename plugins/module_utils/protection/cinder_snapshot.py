@@ -50,7 +50,9 @@ class CinderSnapshotDriver(SnapshotDriver):
     def _find_sources_by_name(self, name):
         return list(self.conn.block_storage.volumes(details=True, name=name))
 
-    def list_sources(self):
+    def list_sources(self, all_projects=False):
+        if all_projects:
+            return list(self.conn.block_storage.volumes(details=True, all_projects=True))
         return list(self.conn.block_storage.volumes(details=True))
 
     def _list_snapshots(self, source_id=None):

@@ -103,7 +103,9 @@ class ManilaShareDriver(SnapshotDriver):
     def _find_sources_by_name(self, name):
         return list(self.conn.shared_file_system.shares(details=True, name=name))
 
-    def list_sources(self):
+    def list_sources(self, all_projects=False):
+        if all_projects:
+            return list(self.conn.shared_file_system.shares(details=True, all_projects=True))
         return list(self.conn.shared_file_system.shares(details=True))
 
     def _list_snapshots(self, source_id=None):

@@ -82,7 +82,8 @@ class SnapshotDriver(SnapshotProtection, SnapshotDeletion, SnapshotRestore, Prot
     def _find_sources_by_name(self, name):
         raise NotImplementedError
 
-    def list_sources(self):
+    def list_sources(self, all_projects=False):
+        """The project's sources; with ``all_projects`` every project's that the credentials may list (admin)."""
         raise NotImplementedError
 
     def _list_snapshots(self, source_id=None):

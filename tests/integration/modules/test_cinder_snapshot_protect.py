@@ -1,6 +1,7 @@
 """cinder_snapshot_protect through real ansible-playbook runs against the real local Cinder."""
 import uuid
 
+import pytest
 import yaml
 
 from conftest import no_traceback, snapshots_of
@@ -222,3 +223,61 @@ def test_invalid_options_clear_messages(cloud_env, unique):
     run = protect(cloud_env, volume=unique, snapshot_name='x', state='restored')
     assert run.failed and 'restore_name' in run['msg']
     no_traceback(run)
+
+
+@pytest.fixture
+def scratch_project(admin_conn):
+    """A project where admin is a member; removed after the volumes made in it (requested before make_volume)."""
+    identity = admin_conn.identity
+    project = identity.create_project(name='it-p-%s' % uuid.uuid4().hex[:8], domain_id='default')
+    admin_user = identity.find_user('admin', domain_id='default')
+    member = identity.find_role('member')
+    identity.assign_project_role_to_user(project, admin_user, member)
+    yield project
+    bs = admin_conn.block_storage
+    for snapshot in bs.snapshots(details=True, all_projects=True, project_id=project.id):
+        bs.delete_snapshot(snapshot.id, ignore_missing=True)
+        bs.wait_for_delete(snapshot, wait=60)
+    identity.unassign_project_role_from_user(project, admin_user, member)
+    identity.delete_project(project)
+
+
+def test_all_projects_is_opt_in_and_acts_as_each_project(cloud_env, admin_conn, demo_conn, os_conn_factory,
+                                                         scratch_project, make_volume, unique):
+    """Issue 16: an admin's bulk selection never reaches other projects unless all_projects is set; with it each
+    volume is snapshotted AS its project (its owner sees the snapshot); a project where the admin has no role fails
+    alone, named, and the others go on; per-project counts."""
+    project = scratch_project
+    in_project = os_conn_factory('localcloud-admin', project_id=project.id)
+    tag = {'bulk': unique}
+    own = make_volume(unique + '-own', conn=admin_conn, metadata=tag)
+    theirs = make_volume(unique + '-p', conn=in_project, metadata=tag)
+    locked = make_volume(unique + '-demo', metadata=tag)  # demo's: admin has no role there
+    assert theirs.project_id == project.id and locked.project_id == demo_conn.current_project_id
+
+    plain = protect(cloud_env, cloud='localcloud-admin', volume_metadata=tag, protection='fleet')
+    assert plain.changed is True and not plain.failed, plain
+    assert [e['volume_ref'] for e in plain['snapshots']] == [own.id] and 'projects' not in plain.result
+    assert snapshots_of(in_project, theirs.id) == [] and snapshots_of(demo_conn, locked.id) == []
+
+    check = protect(cloud_env, check=True, cloud='localcloud-admin', volume_metadata=tag, protection='fleet',
+                    all_projects=True)
+    assert check.failed and check['projects'][project.id] == dict(selected=1, changed=1, failed=0), check
+    assert snapshots_of(in_project, theirs.id) == []
+
+    run = protect(cloud_env, diff=True, cloud='localcloud-admin', volume_metadata=tag, protection='fleet',
+                  all_projects=True)
+    no_traceback(run)
+    assert run.failed and '1 of 3 volumes failed' in run['msg'], run
+    assert ('volume %s: not protected: these credentials cannot act in its project %s'
+            % (locked.id, locked.project_id)) in run['msg']
+    assert run['projects'] == {own.project_id: dict(selected=1, changed=0, failed=0),
+                               project.id: dict(selected=1, changed=1, failed=0),
+                               locked.project_id: dict(selected=1, changed=0, failed=1)}, run['projects']
+    made = snapshots_of(in_project, theirs.id)  # seen by the volume's own project: it lives there
+    assert [(s.name, s.project_id) for s in made] == [('fleet', project.id)]
+    assert snapshots_of(demo_conn, locked.id) == []
+
+    again = protect(cloud_env, cloud='localcloud-admin', volume_metadata=tag, protection='fleet',
+                    all_projects=True)
+    assert again.changed is False and again['projects'][project.id]['changed'] == 0, again

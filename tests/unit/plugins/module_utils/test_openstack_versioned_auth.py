@@ -30,3 +30,16 @@ def test_anything_else_keeps_discovery(auth):
     before = reg.get_auth()
     assert os_connection.trust_versioned_auth_url(reg) is False
     assert reg.get_auth() is before and not isinstance(before, v3.Password)
+
+
+def test_scope_to_project_keeps_the_user_and_replaces_the_project():
+    """Issue 16 (all_projects): the same credentials, scoped to the volume's project, and the v3 shortcut still
+    applies afterwards."""
+    from keystoneauth1.identity import v3
+    reg = region(auth_url='http://keystone.example:5000/v3')
+    os_connection.scope_to_project(reg, 'p-42')
+    assert os_connection.trust_versioned_auth_url(reg) is True
+    plugin = reg.get_auth()
+    assert isinstance(plugin, v3.Password) and plugin.project_id == 'p-42'
+    assert plugin.project_name is None and plugin.project_domain_name is None
+    assert reg.config['auth']['username'] == 'u' and reg.config['auth']['user_domain_name'] == 'Default'

@@ -26,8 +26,12 @@ class FakeDriver:
     def source_view(source):
         return dict(id=source.id, name=source.name, metadata=source.metadata)
 
-    def list_sources(self):
+    def list_sources(self, all_projects=False):
+        CALLS.append(('list', all_projects))
         return list(self.sources)
+
+    def current_project_id(self):
+        return 'p-own'
 
     def prefetch_snapshots(self, ids):
         CALLS.append(('prefetch', ids))
@@ -120,6 +124,7 @@ def test_warnings_for_what_was_left_alone(capsys, monkeypatch):
 def test_bulk_selects_prefetches_once_and_summarizes(capsys):
     out = run(capsys, volume_metadata={'tier': 'gold'}, protection='nightly', concurrency=2, _ansible_diff=True)
     assert [c for c in CALLS if c[0] == 'prefetch'] == [('prefetch', ['v1', 'v2'])]
+    assert ('list', False) in CALLS and 'projects' not in out
     assert CALLS[-1] == ('protect_many', ['v1', 'v2'], 'nightly', 2, False)
     assert out['changed'] is True and [e['volume_ref'] for e in out['snapshots']] == ['v1', 'v2']
     assert out['diff'] == {'before': {'v1': 'absent', 'v2': 'absent'}, 'after': {'v1': 'nightly', 'v2': 'nightly'}}
@@ -164,3 +169,40 @@ def test_selection_options_are_exclusive(capsys):
     assert out['failed'] is True and 'mutually exclusive' in out['msg']
     out = run(capsys, protection='daily')
     assert out['failed'] is True and 'one of the following is required' in out['msg']
+
+
+def test_all_projects_acts_as_each_project_and_isolates_a_project_it_cannot_enter(capsys, monkeypatch):
+    """Issue 16: an admin's bulk run across projects re-scopes to each volume's project (the snapshot must live
+    there); a project the user has no role on fails alone, named; counts per project."""
+    from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
+
+    class ScopedConn:
+        def __init__(self, project_id):
+            if project_id == 'p-locked':
+                raise os_connection.ProtectionError('Keystone refused: no role on project p-locked (HTTP 401)')
+            self.current_project_id = project_id
+
+    scoped = []
+    monkeypatch.setattr(os_connection, 'connect', lambda params, project_id=None: scoped.append(project_id) or
+                        ScopedConn(project_id))
+    FakeDriver.sources = [Obj(id='v1', name='a', metadata={'b': '1'}, project_id='p-own'),
+                          Obj(id='v2', name='b', metadata={'b': '1'}, project_id='p-other'),
+                          Obj(id='v3', name='c', metadata={'b': '1'}, project_id='p-locked'),
+                          Obj(id='v4', name='d', metadata={}, project_id='p-other')]
+    out = run(capsys, volume_metadata={'b': '1'}, protection='nightly', all_projects=True)
+    assert ('list', True) in CALLS and scoped == ['p-other', 'p-locked']
+    assert [c[1] for c in CALLS if c[0] == 'protect_many'] == [['v1'], ['v2']]
+    assert out['failed'] is True and '1 of 3 volumes failed' in out['msg']
+    assert 'volume v3: not protected: these credentials cannot act in its project p-locked' in out['msg']
+    assert 'no role on project p-locked' in out['msg']
+    assert out['projects'] == {'p-own': dict(selected=1, changed=1, failed=0),
+                               'p-other': dict(selected=1, changed=1, failed=0),
+                               'p-locked': dict(selected=1, changed=0, failed=1)}
+    assert sorted((e['volume_ref'], e['project_id']) for e in out['snapshots']) == [
+        ('v1', 'p-own'), ('v2', 'p-other'), ('v3', 'p-locked')]
+
+
+def test_all_projects_is_for_bulk_mode_only(capsys):
+    out = run(capsys, volume='db', protection='nightly', all_projects=True)
+    assert out['failed'] is True and 'all_projects selects across projects in bulk mode' in out['msg']
+    assert not [c for c in CALLS if c[0] in ('protect', 'list')]
