@@ -8,7 +8,7 @@ export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 export ANSIBLE_HOME := $(VENV)/ansible-home
 LOCALCLOUD := python3 localcloud/run.py
 
-.PHONY: setup test demo demo-target-destroy localcloud localcloud-stop localcloud-status bench sanity units test-compat integration lint docs-check docs changelog clean
+.PHONY: setup test demo demo-target-destroy localcloud localcloud-stop localcloud-status bench bench-scale sanity units test-compat integration lint docs-check docs changelog clean
 
 setup:  ## create .venv, install pinned tools + Debian packages, link the collection
 	bash hacking/setup.sh
@@ -60,6 +60,9 @@ localcloud-status:
 
 bench: localcloud
 	$(PY) benchmarks/run.py
+
+bench-scale: localcloud  ## 10/100/1000 volumes in 20 projects, five ways (benchmarks/scale.py); long: (d) is a loop
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf .tmp tests/output *.tar.gz

@@ -72,6 +72,10 @@ class SnapshotProtection:
         view = self.snapshot_view
         if healthy:
             snapshot = healthy[0]
+            if self.wait and not dry_run and self._is_young(snapshot):
+                # A concurrent run's snapshot: its creator settles only after the race grace, and a same-second
+                # twin may win; report what the creators will keep, never one of them removes.
+                snapshot = self._oldest_after_grace(source, name, snapshot)
             before = view(snapshot)
             if self.wait and not dry_run and snapshot.status not in self.SNAPSHOT_OK:
                 snapshot = self._wait_snapshot(snapshot, source)
@@ -146,17 +150,21 @@ class SnapshotProtection:
             raise ProtectionError('%s; %s' % (exc.msg, left),
                                   **self._views(source, **{self.snapshot_key: self.snapshot_view(exc.last)}))
 
+    def _oldest_after_grace(self, source, name, seen):
+        """The oldest healthy snapshot of ``name`` once every same-second twin of ``seen`` is visible."""
+        self._after_race_grace(seen)
+        same = [s for s in self.protection_snapshots(source, name)
+                if s.name == name and s.status not in self.SNAPSHOT_FAIL]
+        return same[0] if same else seen
+
     def _settle_race(self, source, name, mine):
         """Two concurrent runs may both create; the oldest snapshot wins, the other run removes its own."""
         if not self.wait:
             return mine, True
-        self._after_race_grace(mine)
-        same = [s for s in self.protection_snapshots(source, name)
-                if s.name == name and s.status not in self.SNAPSHOT_FAIL]
-        if len(same) <= 1 or same[0].id == mine.id:
+        winner = self._oldest_after_grace(source, name, mine)
+        if winner.id == mine.id:
             return mine, True
         self._delete_snapshots([mine], source)
-        winner = same[0]
         if winner.status not in self.SNAPSHOT_OK:
             winner = self._wait_snapshot(winner, source)
         return winner, False

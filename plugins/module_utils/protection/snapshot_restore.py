@@ -85,6 +85,11 @@ class SnapshotRestore:
                                 % (kind, restore_name, ', '.join(s.id for s in existing),
                                    self.describe(snapshot, self.snapshot_kind)),
                                 **{self.snapshot_key: self.snapshot_view(snapshot)})
+        if ours and self.wait and not dry_run and self._is_young(ours[0]):
+            # A concurrent run's copy: its creator settles only after the race grace and may remove it for a
+            # same-second twin; look again then, so every run reports the copy that stays.
+            self._after_race_grace(ours[0])
+            existing, ours = self._restored_copies(restore_name, snapshot)
         if ours:
             restored = ours[0]
             if restored.status in self.RESTORED_BROKEN:

@@ -192,6 +192,12 @@ class SnapshotDriver(SnapshotProtection, SnapshotDeletion, SnapshotRestore, Prot
         return self.wait_for(lambda: self._get_source(source.id), self.SOURCE_OK, self.SOURCE_FAIL,
                              self.SOURCE_TRANSIENT, describe=describe or self.describe(source))
 
+    def _is_young(self, obj):
+        """Created less than ``race_grace`` after its created_at second: a same-second twin may still appear."""
+        created = parse_time(getattr(obj, 'created_at', None))
+        return bool(created and self.race_grace
+                    and utcnow() < created + datetime.timedelta(seconds=self.race_grace))
+
     def _after_race_grace(self, obj):
         """Sleep until ``race_grace`` seconds after ``obj``'s created_at second (see RACE_GRACE_SECONDS)."""
         created = parse_time(getattr(obj, 'created_at', None))

@@ -30,7 +30,7 @@ class FakeBlockStorage:
         self.snapshot_outcome = 'available'
 
     def add_volume(self, name, status='available', **kwargs):
-        vid = str(uuid.uuid4())
+        vid = kwargs.get('id') or str(uuid.uuid4())
         fields = dict(id=vid, name=name, status=status, size=1, availability_zone='nova', volume_type='default',
                       snapshot_id=None, description=None, metadata={}, attachments=[])
         fields.update(kwargs)
@@ -296,3 +296,73 @@ def test_bulk_prefetch_lists_snapshots_once(cinder, driver):
     entries = driver.protect_many(vols, 'daily', {}, concurrency=2, dry_run=True)
     assert all(e['changed'] for e in entries)
     assert [c for c in cinder.calls if c[0] == 'list_snapshots'] == [('list_snapshots', None)]
+
+
+def _now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None).isoformat()
+
+
+def _twin_appears_on_second_listing(listing, add_twin, **match):
+    """Wrap a listing call: its first call with ``match`` sees what exists, a same-second twin shows up after it."""
+    state = {'calls': 0}
+
+    def wrapped(*args, **kwargs):
+        if all(kwargs.get(key) == value for key, value in match.items()):
+            state['calls'] += 1
+            if state['calls'] == 2:
+                add_twin()
+        return listing(*args, **kwargs)
+    return wrapped
+
+
+def test_a_young_restored_copy_is_reported_only_after_its_same_second_twin_could_appear(cinder, driver, monkeypatch):
+    # Five parallel restores: one run found another's copy (created this second) and reported it, while a
+    # twin from the same second with a lower id won the race and the copy was removed by its creator.
+    monkeypatch.setattr(driver, 'race_grace', 0.3)
+    vol = cinder.add_volume('data')
+    snap = cinder.add_snapshot(vol, 'daily')
+    marks = {MANAGED_KEY: 'true', 'dataprotection_restored_from': snap.id}
+    stamp = _now_iso()
+    found = cinder.add_volume('copy', snapshot_id=snap.id, metadata=dict(marks), created_at=stamp,
+                              id='ffffffff-0000-0000-0000-000000000000')
+    twin = {}
+
+    def add_twin():
+        twin['volume'] = cinder.add_volume('copy', snapshot_id=snap.id, metadata=dict(marks), created_at=stamp,
+                                           id='00000000-0000-0000-0000-000000000000')
+    cinder.volumes = _twin_appears_on_second_listing(cinder.volumes, add_twin, name='copy')
+    result = driver.restore('data', 'daily', {'restore_name': 'copy'})
+    assert result.changed is False
+    assert result.data['resource_map'] == {vol.id: twin['volume'].id}
+    assert result.data['duplicates'] == [found.id]
+
+
+def test_an_old_restored_copy_is_reported_without_waiting(cinder, driver, monkeypatch):
+    monkeypatch.setattr(driver, 'race_grace', 30)
+    vol = cinder.add_volume('data')
+    snap = cinder.add_snapshot(vol, 'daily')
+    copy = cinder.add_volume('copy', snapshot_id=snap.id, created_at='2026-01-01T00:00:00',
+                             metadata={MANAGED_KEY: 'true', 'dataprotection_restored_from': snap.id})
+    started = datetime.datetime.now()
+    result = driver.restore('data', 'daily', {'restore_name': 'copy'})
+    assert (datetime.datetime.now() - started).total_seconds() < 5
+    assert result.changed is False and result.data['resource_map'] == {vol.id: copy.id}
+
+
+def test_a_young_snapshot_of_another_run_is_reported_only_after_its_same_second_twin_could_appear(
+        cinder, driver, monkeypatch):
+    monkeypatch.setattr(driver, 'race_grace', 0.3)
+    vol = cinder.add_volume('data')
+    found = cinder.add_snapshot(vol, 'daily')
+    found.created_at = _now_iso()
+    twin = {}
+
+    def add_twin():
+        snapshot = cinder.add_snapshot(vol, 'daily')
+        del cinder.snaps[snapshot.id]
+        snapshot.id, snapshot.created_at = '00000000-0000-0000-0000-000000000000', found.created_at
+        cinder.snaps[snapshot.id] = twin['snapshot'] = snapshot
+    cinder.snapshots = _twin_appears_on_second_listing(cinder.snapshots, add_twin, volume_id=vol.id)
+    result = driver.protect('data', 'daily', {})
+    assert result.changed is False
+    assert result.data['snapshot']['id'] == twin['snapshot'].id
