@@ -7,6 +7,7 @@ Against the running local cloud, as admin with a role on each benchmark project:
   (c) the same playbook as 4 slices at once, each through ansible-runner (what AWX runs on its execution nodes)
   (d) openstack.cloud.volume_snapshot in a loop with async / poll 0, then async_status
   (e) the floor: openstacksdk, one token per project, a thread pool creating the snapshots and waiting for them
+Every way polls once a second; (a) and (e) run 16 calls at once.
 For each size: wall seconds, HTTP requests (a counting forwarding proxy), the controller's peak RSS (the whole
 process tree, sampled from /proc), seconds per volume; each as a ratio to (e). Every method must leave exactly one
 available snapshot on every volume (checked), which are removed before the next method (not timed).
@@ -216,7 +217,7 @@ def way_a(fleet, chosen, name):
     task = {'dataprotection.openstack.cinder_snapshot_protect': {
         'cloud': 'bench-admin', 'all_projects': True,
         'query': '[?contains(`%s`, id)]' % json.dumps(sorted(v for ids in chosen.values() for v in ids)),
-        'protection': name, 'concurrency': 16, 'timeout': 1800}}
+        'protection': name, 'concurrency': 16, 'poll_interval': 1, 'timeout': 1800}}
     return [playbook_argv(write_yaml('a.yml', [{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
                                                 'tasks': [task]}]))]
 
@@ -231,7 +232,8 @@ def fleet_inventory(fleet, chosen):
 
 def fleet_vars(fleet, name):
     return json.dumps({'fleet_clouds': dict((p.id, 'bench-' + p.id) for p in fleet.projects),
-                       'fleet_snapshot_name': name, 'fleet_min_age': 0, 'fleet_timeout': 1800})
+                       'fleet_snapshot_name': name, 'fleet_min_age': 0, 'fleet_timeout': 1800,
+                       'fleet_poll_interval': 1})
 
 
 def way_b(fleet, chosen, name):
@@ -272,8 +274,8 @@ def way_d(fleet, chosen, name):
             'timeout': 1800},
          'loop': items, 'async': 1800, 'poll': 0, 'register': 'started'},
         {'name': 'Wait for each', 'ansible.builtin.async_status': {'jid': '{{ item.ansible_job_id }}'},
-         'loop': '{{ started.results }}', 'register': 'done', 'until': 'done.finished', 'retries': 900,
-         'delay': 2}]
+         'loop': '{{ started.results }}', 'register': 'done', 'until': 'done.finished', 'retries': 1800,
+         'delay': 1}]
     return [playbook_argv(write_yaml('d.yml', [{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
                                                 'tasks': tasks}]))]
 
@@ -284,26 +286,28 @@ def way_e(fleet, chosen, name):
              write_yaml('e.json', plan)]]
 
 
-def floor_worker(plan_path):
-    """(e): what any tool must at least do - a token per project, one create per volume, waiting by listings."""
+def floor_worker(plan_path, concurrency=16):
+    """(e): what any tool must at least do - a token per project, one create per volume through one pool of
+    ``concurrency`` (as (a)), then waiting by one listing per project and second."""
     with open(plan_path) as handle:
         plan = yaml.safe_load(handle)
     config = openstack.config.OpenStackConfig(config_files=[plan['clouds']], load_envvars=False)
-
-    def project(item):
-        pid, ids = item
-        bs = openstack.connection.Connection(config=config.get_one(cloud='bench-' + pid)).block_storage
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda v: bs.create_snapshot(volume_id=v, name=plan['name'], force=True), ids))
-        while True:
-            statuses = [s.status for s in bs.snapshots(details=True, name=plan['name'])]
+    storage = dict((pid, openstack.connection.Connection(config=config.get_one(cloud='bench-' + pid)).block_storage)
+                   for pid in plan['volumes'])
+    work = [(pid, v) for pid, ids in sorted(plan['volumes'].items()) for v in ids]
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda item: storage[item[0]].create_snapshot(volume_id=item[1], name=plan['name'], force=True),
+                      work))
+    pending = set(plan['volumes'])
+    while pending:
+        for pid in sorted(pending):
+            statuses = [s.status for s in storage[pid].snapshots(details=True, name=plan['name'])]
             if 'error' in statuses:
                 raise SystemExit('a snapshot went to error')
-            if len(statuses) >= len(ids) and all(s == 'available' for s in statuses):
-                return
+            if len(statuses) >= len(plan['volumes'][pid]) and all(s == 'available' for s in statuses):
+                pending.discard(pid)
+        if pending:
             time.sleep(1)
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        list(pool.map(project, sorted(plan['volumes'].items())))
 
 
 WAYS = {'a': way_a, 'b': way_b, 'c': way_c, 'd': way_d, 'e': way_e}

@@ -94,9 +94,7 @@ class SnapshotProtectModule(ProtectionModule):
         selected = select_resources(every, view=driver.source_view, names=p[self.names_option],
                                     metadata=p[self.metadata_option], query=p['query'], kind=kind)
         self.refuse_sweep(every, selected, kind)
-        entries = []
-        for project_id, sources in self.by_project(driver, selected):
-            entries.extend(self.run_in_project(driver, project_id, sources, options))
+        entries = self.run_selected(driver, selected, options)
         for entry in entries:
             self.warn_about(driver, entry, ref=entry[driver.source_ref_key])
         extra = dict(projects=bulk.per_project(entries)) if p['all_projects'] else {}
@@ -116,34 +114,50 @@ class SnapshotProtectModule(ProtectionModule):
             groups.setdefault(owner if isinstance(owner, str) and owner else own, []).append(source)
         return [(pid, sources) for pid, sources in groups.items() if sources]
 
-    def run_in_project(self, driver, project_id, sources, options):
-        """Protect (or unprotect) sources of one project, acting AS that project: a snapshot belongs to the project
-        that creates it, and only there can its volume's owner see it and delete the volume later."""
-        p, kind = self.params, driver.resource_kind
-        entries = None
-        if project_id != driver.current_project_id():
-            try:
-                conn = os_connection.connect(self.params, project_id=project_id)
-                # authenticates now: a project the user has no role on fails here, for its sources only
-                conn.current_project_id  # pylint: disable=pointless-statement
-                driver = self.driver_class(conn, **self.wait_options())
-            except Exception as exc:  # pylint: disable=broad-except
-                entries = bulk.failed_entries(
-                    sources, kind, driver.source_ref_key,
-                    '%s %%s: not protected: these credentials cannot act in its project %s (%s); give the user a '
-                    'role on that project' % (kind, project_id, os_connection.reason_of(exc).replace('%', '%%')))
-        if entries is None:
-            driver.prefetch_snapshots([s.id for s in sources])
+    def run_selected(self, driver, selected, options):
+        """Every selected source through ONE bounded pool (``concurrency`` in flight), whichever project it is in;
+        each acted on by its own project's driver. Entries in selection order, grouped by project."""
+        p = self.params
+        groups = [(project_id, sources, self.project_driver(driver, project_id, sources))
+                  for project_id, sources in self.by_project(driver, selected)]
+        work = []
+        for project_id, sources, scoped in groups:
+            if not isinstance(scoped, list):
+                scoped.prefetch_snapshots([s.id for s in sources])
+                work.extend((scoped, source) for source in sources)
+
+        def act(item):
+            scoped, source = item
             if p['state'] == 'present':
-                entries = driver.protect_many(sources, p['protection'], options, concurrency=p['concurrency'],
-                                              dry_run=self.check_mode)
-            else:
-                entries = driver.delete_many(sources, p['protection'], concurrency=p['concurrency'],
-                                             dry_run=self.check_mode)
-        if p['all_projects']:
-            for entry in entries:
-                entry['project_id'] = project_id
+                return scoped.protect(source, p['protection'], options, dry_run=self.check_mode)
+            return scoped.delete(source, p['protection'], dry_run=self.check_mode)
+        done = iter(bulk.run_many(work, act, driver.resource_kind, driver.source_ref_key, p['concurrency'],
+                                  ref=lambda item: item[1]))
+        entries = []
+        for project_id, sources, scoped in groups:
+            part = scoped if isinstance(scoped, list) else [next(done) for _source in sources]
+            if p['all_projects']:
+                for entry in part:
+                    entry['project_id'] = project_id
+            entries.extend(part)
         return entries
+
+    def project_driver(self, driver, project_id, sources):
+        """The driver acting AS ``project_id`` (a snapshot belongs to the project that creates it, and only there
+        can its volume's owner see it and delete the volume later); failed entries when it cannot act there."""
+        if project_id == driver.current_project_id():
+            return driver
+        kind = driver.resource_kind
+        try:
+            conn = os_connection.connect(self.params, project_id=project_id)
+            # authenticates now: a project the user has no role on fails here, for its sources only
+            conn.current_project_id  # pylint: disable=pointless-statement
+            return self.driver_class(conn, **self.wait_options())
+        except Exception as exc:  # pylint: disable=broad-except
+            return bulk.failed_entries(
+                sources, kind, driver.source_ref_key,
+                '%s %%s: not protected: these credentials cannot act in its project %s (%s); give the user a '
+                'role on that project' % (kind, project_id, os_connection.reason_of(exc).replace('%', '%%')))
 
     def refuse_sweep(self, every, selected, kind):
         """With state=absent, a query or metadata selector that happens to select every resource of the project

@@ -44,13 +44,16 @@ def per_project(entries):
     return counts
 
 
-def run_many(items, call, kind, ref_key, concurrency=8):
-    """``call(item)`` for each item, at most ``concurrency`` at once; one failure never hides the others."""
+def run_many(items, call, kind, ref_key, concurrency=8, ref=None):
+    """``call(item)`` for each item, at most ``concurrency`` at once; one failure never hides the others.
+
+    Entries in the order of ``items``; ``ref(item)`` names the resource of an item (default: the item)."""
     if not items:
         return []
     workers = max(1, min(concurrency, len(items)))
+    ref = ref or (lambda item: item)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda item: entry_of(lambda: call(item), item, kind, ref_key), items))
+        return list(pool.map(lambda item: entry_of(lambda: call(item), ref(item), kind, ref_key), items))
 
 
 def summarize(entries, kind, list_key, **extra):

@@ -49,13 +49,10 @@ class FakeDriver:
         CALLS.append(('restore', source, name, options, dry_run))
         return Result(True, restored={'id': 'r'}, duplicates=['r2'], before=None, after={'id': 'r'})
 
-    def protect_many(self, sources, name, options, concurrency=8, dry_run=False):
-        CALLS.append(('protect_many', [s.id for s in sources], name, concurrency, dry_run))
-        return [dict(volume_ref=s.id, changed=True, failed=False, snapshot={'name': name}) for s in sources]
 
-    def delete_many(self, sources, name, concurrency=8, dry_run=False):
-        CALLS.append(('delete_many', [s.id for s in sources], name, concurrency, dry_run))
-        return [dict(volume_ref=s.id, changed=False, failed=False, snapshot=None, deleted=[]) for s in sources]
+def acted(kind):
+    """(source id, protection, dry_run) of every per-source call of ``kind``, sorted (bulk calls run in threads)."""
+    return sorted((c[1].id, c[2], c[-1]) for c in CALLS if c[0] == kind)
 
 
 class Module(SnapshotProtectModule):
@@ -125,11 +122,11 @@ def test_bulk_selects_prefetches_once_and_summarizes(capsys):
     out = run(capsys, volume_metadata={'tier': 'gold'}, protection='nightly', concurrency=2, _ansible_diff=True)
     assert [c for c in CALLS if c[0] == 'prefetch'] == [('prefetch', ['v1', 'v2'])]
     assert ('list', False) in CALLS and 'projects' not in out
-    assert CALLS[-1] == ('protect_many', ['v1', 'v2'], 'nightly', 2, False)
+    assert acted('protect') == [('v1', 'nightly', False), ('v2', 'nightly', False)]
     assert out['changed'] is True and [e['volume_ref'] for e in out['snapshots']] == ['v1', 'v2']
     assert out['diff'] == {'before': {'v1': 'absent', 'v2': 'absent'}, 'after': {'v1': 'nightly', 'v2': 'nightly'}}
     out = run(capsys, volumes=['tmp'], protection='nightly', state='absent')
-    assert CALLS[-1] == ('delete_many', ['v3'], 'nightly', 8, False) and out['changed'] is False
+    assert acted('delete') == [('v3', 'nightly', False)] and out['changed'] is True
 
 
 def test_bulk_restore_refused(capsys):
@@ -141,11 +138,12 @@ def test_bulk_restore_refused(capsys):
 def test_absent_sweep_of_every_resource_refused_unless_asked(capsys):
     out = run(capsys, query='[?name]', protection='nightly', state='absent')
     assert out['failed'] is True and "say so with query: '[*]'" in out['msg'] and 'nightly' in out['msg']
-    assert not [c for c in CALLS if c[0] == 'delete_many']
+    assert not acted('delete')
     out = run(capsys, query='[*]', protection='nightly', state='absent')
-    assert out['rc'] == 0 and CALLS[-1][:2] == ('delete_many', ['v1', 'v2', 'v3'])
+    assert out['rc'] == 0 and [a[0] for a in acted('delete')] == ['v1', 'v2', 'v3']
+    del CALLS[:]
     out = run(capsys, query='[?name]', protection='nightly')
-    assert out['rc'] == 0 and CALLS[-1][:2] == ('protect_many', ['v1', 'v2', 'v3'])
+    assert out['rc'] == 0 and [a[0] for a in acted('protect')] == ['v1', 'v2', 'v3']
 
 
 @pytest.mark.parametrize('args,words', [
@@ -191,7 +189,8 @@ def test_all_projects_acts_as_each_project_and_isolates_a_project_it_cannot_ente
                           Obj(id='v4', name='d', metadata={}, project_id='p-other')]
     out = run(capsys, volume_metadata={'b': '1'}, protection='nightly', all_projects=True)
     assert ('list', True) in CALLS and scoped == ['p-other', 'p-locked']
-    assert [c[1] for c in CALLS if c[0] == 'protect_many'] == [['v1'], ['v2']]
+    assert [a[0] for a in acted('protect')] == ['v1', 'v2']
+    assert [e['volume_ref'] for e in out['snapshots']] == ['v1', 'v2', 'v3']
     assert out['failed'] is True and '1 of 3 volumes failed' in out['msg']
     assert 'volume v3: not protected: these credentials cannot act in its project p-locked' in out['msg']
     assert 'no role on project p-locked' in out['msg']
@@ -206,3 +205,34 @@ def test_all_projects_is_for_bulk_mode_only(capsys):
     out = run(capsys, volume='db', protection='nightly', all_projects=True)
     assert out['failed'] is True and 'all_projects selects across projects in bulk mode' in out['msg']
     assert not [c for c in CALLS if c[0] in ('protect', 'list')]
+
+
+def test_all_projects_share_one_bounded_pool(capsys, monkeypatch):
+    """Projects are not run one after the other: every selected volume goes through one pool of ``concurrency``
+    workers (a slow project never holds up the others), and no more than ``concurrency`` calls are in flight."""
+    import threading
+    import time
+    from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
+
+    monkeypatch.setattr(os_connection, 'connect', lambda params, project_id=None: Obj(current_project_id=project_id))
+    FakeDriver.sources = [Obj(id='v%d%d' % (p, i), name='n%d%d' % (p, i), metadata={'b': '1'}, project_id='p%d' % p)
+                          for p in range(3) for i in range(2)]
+    lock, flight = threading.Lock(), dict(now=0, peak=0, projects=set())
+    original = FakeDriver.protect
+
+    def slow_protect(self, source, name, options, dry_run=False):
+        with lock:
+            flight['now'] += 1
+            flight['peak'] = max(flight['peak'], flight['now'])
+            flight['projects'].add(source.project_id)
+            seen_projects = len(flight['projects'])
+        time.sleep(0.2 if seen_projects < 3 else 0.05)
+        with lock:
+            flight['now'] -= 1
+        return original(self, source, name, options, dry_run)
+    monkeypatch.setattr(FakeDriver, 'protect', slow_protect)
+    out = run(capsys, volume_metadata={'b': '1'}, protection='nightly', all_projects=True, concurrency=4)
+    assert out['rc'] == 0 and len(acted('protect')) == 6
+    assert flight['peak'] == 4, flight
+    assert [e['volume_ref'] for e in out['snapshots']] == ['v00', 'v01', 'v10', 'v11', 'v20', 'v21']
+    assert out['projects'] == dict((pid, dict(selected=2, changed=2, failed=0)) for pid in ('p0', 'p1', 'p2'))
