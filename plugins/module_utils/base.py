@@ -187,6 +187,10 @@ class ProtectionModule:
             self.wait_options()
         if 'bank' in self.option_groups:
             check_bank(p.get('bank'))
+        kubeconfig = p.get('kubeconfig') if 'kubernetes' in self.option_groups else None
+        if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
+            raise validation.InputError('kubeconfig must be the path of a kubeconfig file (a string) or a dict with '
+                                        'its content, got a %s' % type(kubeconfig).__name__)
         for option in self.name_options:
             validation.check_name(self.option_name(option), p.get(option))
         for option in self.metadata_options:

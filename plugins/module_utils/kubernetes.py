@@ -320,13 +320,15 @@ class KubeClient:
             raise KubernetesError(describe_error(exc, what))
         return self.client.sanitize_for_serialization(result)
 
-    def _read(self, what, func, *args):
+    def _read(self, what, func, *args, **kwargs):
         try:
-            return self._call(what, func, *args)
+            return self._call(what, func, *args, **kwargs)
         except KubernetesError as exc:
             if exc.status == 404:
                 return None
             raise
+
+    call, read = _call, _read  # for kube_objects.KubeObjects (the application kinds)
 
     # reads
     def list_pods(self, namespace=None, label_selector=None):

@@ -12,6 +12,7 @@ here, before anything is created.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
@@ -137,3 +138,34 @@ def check_cloud(value):
         return check_name('cloud', value)
     raise InputError('cloud must be the name of a cloud in clouds.yaml (a string) or a dict with the cloud\'s '
                      'configuration, got a %s' % type(value).__name__)
+
+
+# Kubernetes object names (k8s.io/apimachinery validation): namespaces are DNS-1123 labels, pods DNS-1123 subdomains.
+DNS_LABEL_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
+DNS_SUBDOMAIN_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
+LABEL_RULE = 'lowercase letters, digits and -, starting and ending with a letter or digit'
+SUBDOMAIN_RULE = 'lowercase letters, digits, - and ., starting and ending with a letter or digit'
+# option -> (what, pattern, longest, rule)
+K8S_NAMES = dict(
+    pods=('pod', DNS_SUBDOMAIN_RE, 253, SUBDOMAIN_RULE),
+    namespace=('namespace', DNS_LABEL_RE, 63, LABEL_RULE),
+    restore_namespace=('namespace', DNS_LABEL_RE, 63, LABEL_RULE),
+    namespace_map=('namespace', DNS_LABEL_RE, 63, LABEL_RULE),
+    pod=('pod', DNS_SUBDOMAIN_RE, 253, SUBDOMAIN_RULE),
+    restore_name=('pod', DNS_SUBDOMAIN_RE, 253, SUBDOMAIN_RULE),
+)
+
+
+def check_k8s_name(option, value):
+    """A Kubernetes object name option: the generic name checks, then Kubernetes' own length and characters."""
+    if value is None:
+        return None
+    what, pattern, longest, rule = K8S_NAMES[option]
+    if isinstance(value, str) and value.strip() and value == value.strip() and len(value) > longest:
+        raise InputError('%s %r is %d characters long; a Kubernetes %s name has at most %d'
+                         % (option, value, len(value), what, longest))
+    check_name(option, value)
+    if not pattern.match(value):
+        raise InputError('%s %r is not a valid Kubernetes %s name: use %s (at most %d characters)'
+                         % (option, value, what, rule, longest))
+    return value

@@ -340,25 +340,10 @@ timings:
   sample: [{step: create checkpoint, seconds: 0.012}, {step: snapshot volume 0b6b6a8e-2f4a-4c1e-9d61-1f3f4f1c2a10, seconds: 12.408}]
 '''
 
-import re
-
 from ansible_collections.dataprotection.openstack.plugins.module_utils.args import protection_argument_spec
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
-from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import InputError, check_name
-
-# Kubernetes object names (k8s.io/apimachinery validation): namespaces are DNS-1123 labels, pods DNS-1123 subdomains.
-DNS_LABEL_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
-DNS_SUBDOMAIN_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
-LABEL_RULE = 'lowercase letters, digits and -, starting and ending with a letter or digit'
-SUBDOMAIN_RULE = 'lowercase letters, digits, - and ., starting and ending with a letter or digit'
-# option -> (what, pattern, longest, rule)
-K8S_NAMES = dict(
-    namespace=('namespace', DNS_LABEL_RE, 63, LABEL_RULE),
-    restore_namespace=('namespace', DNS_LABEL_RE, 63, LABEL_RULE),
-    pod=('pod', DNS_SUBDOMAIN_RE, 253, SUBDOMAIN_RULE),
-    restore_name=('pod', DNS_SUBDOMAIN_RE, 253, SUBDOMAIN_RULE),
-)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import check_k8s_name
 
 
 def _spec():
@@ -380,21 +365,6 @@ def _spec():
     return spec
 
 
-def check_k8s_name(option, value):
-    """A Kubernetes object name option: the generic name checks, then Kubernetes' own length and characters."""
-    if value is None:
-        return None
-    what, pattern, longest, rule = K8S_NAMES[option]
-    if isinstance(value, str) and value.strip() and value == value.strip() and len(value) > longest:
-        raise InputError('%s %r is %d characters long; a Kubernetes %s name has at most %d'
-                         % (option, value, len(value), what, longest))
-    check_name(option, value)
-    if not pattern.match(value):
-        raise InputError('%s %r is not a valid Kubernetes %s name: use %s (at most %d characters)'
-                         % (option, value, what, rule, longest))
-    return value
-
-
 class K8sPodProtectModule(ProtectionModule):
     option_groups = ('openstack', 'wait', 'kubernetes', 'bank')
     argument_spec = _spec()
@@ -402,13 +372,9 @@ class K8sPodProtectModule(ProtectionModule):
 
     def validate(self):
         p = self.params
-        for option in K8S_NAMES:
+        for option in ('namespace', 'restore_namespace', 'pod', 'restore_name'):
             check_k8s_name(option, p.get(option))
         super().validate()
-        kubeconfig = p.get('kubeconfig')
-        if kubeconfig is not None and not isinstance(kubeconfig, (str, dict)):
-            raise InputError('kubeconfig must be the path of a kubeconfig file (a string) or a dict with its '
-                             'content, got a %s' % type(kubeconfig).__name__)
 
     def run(self):
         p = self.params

@@ -56,6 +56,20 @@ RESOURCES = [
                               'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion',
                               'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type')),
     Resource('serviceaccounts', 'ServiceAccount', short_names=('sa',), has_status=False, singular='serviceaccount'),
+    Resource('configmaps', 'ConfigMap', short_names=('cm',), has_status=False, singular='configmap'),
+    Resource('secrets', 'Secret', has_status=False, singular='secret',
+             field_selectors=('metadata.name', 'metadata.namespace', 'type')),
+    Resource('services', 'Service', short_names=('svc',), subresources=('status',), singular='service', categories=('all',)),
+    Resource('endpoints', 'Endpoints', short_names=('ep',), has_status=False, singular='endpoints'),
+    # Real (apps/v1): workloads list status and scale subresources and belong to the 'all' category.
+    Resource('deployments', 'Deployment', group='apps', short_names=('deploy',), subresources=('status', 'scale'),
+             singular='deployment', categories=('all',)),
+    Resource('replicasets', 'ReplicaSet', group='apps', short_names=('rs',), subresources=('status', 'scale'),
+             singular='replicaset', categories=('all',)),
+    Resource('statefulsets', 'StatefulSet', group='apps', short_names=('sts',), subresources=('status', 'scale'),
+             singular='statefulset', categories=('all',)),
+    Resource('daemonsets', 'DaemonSet', group='apps', short_names=('ds',), subresources=('status',),
+             singular='daemonset', categories=('all',)),
     Resource('volumeattachments', 'VolumeAttachment', group='storage.k8s.io', namespaced=False, subresources=('status',),
              singular='volumeattachment', field_selectors=('metadata.name',)),
     Resource('storageclasses', 'StorageClass', group='storage.k8s.io', namespaced=False, short_names=('sc',), has_status=False,
@@ -64,7 +78,7 @@ RESOURCES = [
 
 BY_NAME = {r.name: r for r in RESOURCES}
 BY_KIND = {r.kind: r for r in RESOURCES}
-GROUPS = {'storage.k8s.io': ['v1']}
+GROUPS = {'apps': ['v1'], 'storage.k8s.io': ['v1']}
 
 
 def resources_of(group, version):
@@ -97,7 +111,10 @@ def resource_list(group, version):
         for sub in res.subresources:
             # Real: subresources have an empty singularName and only the verbs they serve.
             verbs = ['update'] if sub == 'finalize' else ['get', 'patch', 'update']
-            entries.append({'name': f'{res.name}/{sub}', 'singularName': '', 'namespaced': res.namespaced, 'kind': res.kind, 'verbs': verbs})
+            entry = {'name': f'{res.name}/{sub}', 'singularName': '', 'namespaced': res.namespaced, 'kind': res.kind, 'verbs': verbs}
+            if sub == 'scale':
+                entry.update(group='autoscaling', version='v1', kind='Scale')  # Real: scale is autoscaling/v1 Scale
+            entries.append(entry)
     doc = {'kind': 'APIResourceList', 'groupVersion': f'{group}/{version}' if group else version, 'resources': entries}
     if group:
         # Real: group discovery documents carry apiVersion v1, the legacy /api/v1 one does not.

@@ -63,6 +63,15 @@ class Emulator:
             'allowVolumeExpansion': True}, {}, 'kube-apiserver')
         for name in SEED_NAMESPACES:
             self.create_default_service_account(name)
+        # Real: kube-apiserver keeps the Service default/kubernetes (first address of the service range) and its Endpoints.
+        self.registry.create(BY_NAME['services'], 'default', {
+            'metadata': {'name': 'kubernetes', 'labels': {'component': 'apiserver', 'provider': 'kubernetes'}},
+            'spec': {'clusterIP': '10.96.0.1', 'ports': [{'name': 'https', 'port': 443, 'protocol': 'TCP', 'targetPort': 6443}]}},
+            {}, 'kube-apiserver')
+        self.registry.create(BY_NAME['endpoints'], 'default', {
+            'metadata': {'name': 'kubernetes', 'labels': {'endpointslice.kubernetes.io/skip-mirror': 'true'}},
+            'subsets': [{'addresses': [{'ip': '10.0.0.11'}], 'ports': [{'name': 'https', 'port': 6443, 'protocol': 'TCP'}]}]},
+            {}, 'kube-apiserver')
 
     def create_default_service_account(self, namespace):
         """The serviceaccounts controller's ``default`` account of a namespace."""
@@ -77,6 +86,7 @@ class Emulator:
             self._seen_events.clear()
             self.controllers.started_at.clear()
             self.controllers.namespace_seen.clear()
+            self.controllers.workloads.reset()
             self.attacher.reset()
             self.seed()
 

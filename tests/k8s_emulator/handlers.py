@@ -7,7 +7,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from . import discovery, errors
+from . import discovery, errors, scale
 from .selection import Selector
 
 LOG = logging.getLogger('k8s_emulator')
@@ -119,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == '/version':
             doc = discovery.SERVER_VERSION
         elif path == '/':
-            doc = {'paths': ['/api', '/api/v1', '/apis', '/apis/storage.k8s.io', '/apis/storage.k8s.io/v1', '/healthz', '/livez',
+            doc = {'paths': ['/api', '/api/v1', '/apis', '/apis/apps', '/apis/apps/v1', '/apis/storage.k8s.io', '/apis/storage.k8s.io/v1', '/healthz', '/livez',
                              '/readyz', '/version']}
         elif parts == ['api']:
             doc = discovery.api_versions(f'{self.server.server_address[0]}:{self.server.server_address[1]}')
@@ -179,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
                 if name:
                     params['fieldSelector'] = ','.join(filter(None, [params.get('fieldSelector'), f'metadata.name={name}']))
                 self._watch(res, namespace, params)
+            elif name and sub == 'scale':
+                self._send(200, scale.get(registry, res, namespace, name))
             elif name:
                 self._send(200, registry.get(res, namespace, name))
             else:
@@ -193,11 +195,17 @@ class Handler(BaseHTTPRequestHandler):
         elif method == 'PUT':
             if not name:
                 raise errors.method_not_allowed()
-            code, obj = registry.update(res, namespace or '', name, body, params, sub, ua)
+            if sub == 'scale':
+                code, obj = scale.update(registry, res, namespace, name, body, params, ua)
+            else:
+                code, obj = registry.update(res, namespace or '', name, body, params, sub, ua)
         elif method == 'PATCH':
             if not name:
                 raise errors.method_not_allowed()
-            code, obj = registry.patch(res, namespace or '', name, body, self.headers.get('Content-Type'), params, sub, ua)
+            if sub == 'scale':
+                code, obj = scale.patch_scale(registry, res, namespace, name, body, self.headers.get('Content-Type'), params, ua)
+            else:
+                code, obj = registry.patch(res, namespace or '', name, body, self.headers.get('Content-Type'), params, sub, ua)
         elif method == 'DELETE':
             if name:
                 code, obj = registry.delete(res, namespace or '', name, params, body)

@@ -4,12 +4,15 @@ import base64
 import copy
 import json
 
-from . import errors, patch, strategies, util
+from . import apps_strategies, core_strategies, errors, patch, strategies, util
 from .errors import field_error
 from .selection import Selector
 
 PROTECTED_NAMESPACES = ('default', 'kube-system', 'kube-public')
 TERMINAL_POD_PHASES = ('Succeeded', 'Failed')
+ORPHAN_FINALIZER = 'orphan'
+# Per-kind strategies kept out of strategies.py (apps/v1 workloads; ConfigMaps, Secrets, Services, Endpoints).
+EXTENSIONS = {name: module for module in (apps_strategies, core_strategies) for name in module.RESOURCES}
 
 
 def strip_for_list(obj):
@@ -107,9 +110,14 @@ class Registry:
                 meta.pop(key, None)
             meta['uid'] = util.new_uid()
             meta['creationTimestamp'] = util.now()
+            ext = EXTENSIONS.get(res.name)
             strategies.apply_defaults(res, body)
+            if ext:
+                ext.apply_defaults(res, body)
             strategies.admit_create(res, body, self.store)
-            self._invalid(res, meta.get('name', ''), strategies.validate(res, body))
+            if ext:
+                ext.admit_create(res, body, self.store)
+            self._invalid(res, meta.get('name', ''), strategies.validate(res, body) + (ext.validate(res, body) if ext else []))
             if self.store.get_raw(res.name, meta.get('namespace', ''), meta['name']) is not None:
                 raise errors.already_exists(res.name, meta['name'], res.group)
             self._track(body, self._manager(params, user_agent), operation, res)
@@ -194,7 +202,13 @@ class Registry:
                 new = strategies.copy_status_for_update(res, body, old, subresource)
                 if subresource != 'status':
                     strategies.apply_defaults(res, new)
+            ext = EXTENSIONS.get(res.name)
+            if ext and subresource != 'status':
+                ext.apply_defaults(res, new)
+                ext.prepare_update(res, new, old, self.store)
             causes = strategies.validate(res, new) + strategies.validate_update(res, new, old, self.store)
+            if ext:
+                causes += ext.validate(res, new) + ext.validate_update(res, new, old, self.store)
             added = set(new['metadata'].get('finalizers') or []) - set(old['metadata'].get('finalizers') or [])
             if old['metadata'].get('deletionTimestamp') and added:
                 causes.append(field_error('FieldValueForbidden', 'metadata.finalizers', 'no new finalizers can be added if the object is being deleted'))
@@ -261,7 +275,11 @@ class Registry:
     def delete(self, res, namespace, name, params, options=None):
         """DELETE: objects with finalizers (and running pods, namespaces) get a deletionTimestamp; the rest go at once.
 
-        Returns (200, object) in both cases, like the real server for these kinds (propagationPolicy is ignored).
+        Returns (200, object) in both cases, like the real server for these kinds.
+        Real propagationPolicy: Background (the default here) deletes the object now and the garbage collector deletes its
+        dependents afterwards; Orphan adds the ``orphan`` finalizer, the garbage collector strips the ownerReferences from
+        the dependents, then removes the finalizer. Foreground is treated like Background (emulator simplification: the real
+        server keeps the owner, with a ``foregroundDeletion`` finalizer, until blocking dependents are gone).
         """
         options = options if isinstance(options, dict) else {}
         with self.store.lock:
@@ -279,6 +297,16 @@ class Registry:
             grace = params.get('gracePeriodSeconds', options.get('gracePeriodSeconds'))
             grace = int(grace) if grace not in (None, '') else None
             dry = params.get('dryRun') or options.get('dryRun')
+            policy = params.get('propagationPolicy') or options.get('propagationPolicy')
+            if policy not in (None, '', 'Orphan', 'Background', 'Foreground'):
+                raise errors.invalid('DeleteOptions', '', [field_error('FieldValueNotSupported', 'propagationPolicy',
+                                                                       'supported values: "Foreground", "Background", "Orphan", "nil"', policy)],
+                                     'meta.k8s.io')
+            orphan = options.get('orphanDependents', params.get('orphanDependents') in ('true', True))
+            if (policy == 'Orphan' or (not policy and orphan is True)) and ORPHAN_FINALIZER not in (meta.get('finalizers') or []):
+                if meta.get('deletionTimestamp'):
+                    return 200, obj
+                meta['finalizers'] = (meta.get('finalizers') or []) + [ORPHAN_FINALIZER]
             graceful = self._graceful(res, obj, grace)
             if not graceful and not meta.get('finalizers'):
                 if dry:

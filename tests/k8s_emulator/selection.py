@@ -119,3 +119,31 @@ class Selector:
     def matches(self, obj):
         """True if the object matches both selectors."""
         return labels_match(self.labels, obj.get('metadata', {}).get('labels')) and fields_match(self.fields, obj)
+
+
+def _requirements(selector):
+    """metav1.LabelSelector -> requirements (matchLabels and matchExpressions In/NotIn/Exists/DoesNotExist)."""
+    selector = selector or {}
+    reqs = [(k, '=', {v}) for k, v in sorted((selector.get('matchLabels') or {}).items())]
+    ops = {'In': 'in', 'NotIn': 'notin', 'Exists': 'exists', 'DoesNotExist': '!exists'}
+    for expr in selector.get('matchExpressions') or []:
+        reqs.append((expr.get('key'), ops.get(expr.get('operator'), 'in'), set(expr.get('values') or [])))
+    return reqs
+
+
+def selector_matches(selector, labels):
+    """Real metav1.LabelSelectorAsSelector: an empty selector matches everything, a nil one nothing (callers check nil)."""
+    return labels_match(_requirements(selector), labels)
+
+
+def selector_string(selector):
+    """The selector as a labelSelector string (``app=web,tier in (a,b)``), as Scale.status.selector shows it."""
+    parts = []
+    for key, operator, values in _requirements(selector):
+        if operator == '=':
+            parts.append(f'{key}={next(iter(values))}')
+        elif operator in ('in', 'notin'):
+            parts.append(f"{key} {operator} ({','.join(sorted(values))})")
+        else:
+            parts.append(key if operator == 'exists' else f'!{key}')
+    return ','.join(parts)

@@ -38,6 +38,9 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
 
 
+timestamp = _now  # the bank's UTC time format, for what drivers record in a checkpoint
+
+
 def _safe(part):
     """A key component: no slashes (namespace/name keys become namespace.name is NOT unique; use %2F)."""
     return str(part).replace('%', '%25').replace('/', '%2F')

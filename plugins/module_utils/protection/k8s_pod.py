@@ -27,7 +27,7 @@ kubernetes library.
 from __future__ import annotations
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
-from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.base import AVAILABLE, ERROR
+from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.base import AVAILABLE, ERROR, timestamp
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import (
     ConflictError,
     NotFoundError,
@@ -133,12 +133,7 @@ class K8sPodDriver(ProtectionDriver):
         if problems:
             raise ProtectionError('pod %s cannot be protected: %s' % (key, '; '.join(problems)),
                                   volumes=[self.volume_view(e) for e in entries])
-        volumes = {}
-        for entry in entries:
-            volume = self.snapshots.find_volume(entry['cinder_volume_id']) if entry['cinder_volume_id'] else None
-            volumes.setdefault(volume.id, dict(pv=entry['pv'], pvc=entry['pvc'], source=entry['source'],
-                                               size=volume.size, availability_zone=volume.availability_zone,
-                                               volume_type=volume.volume_type))
+        volumes = self._volume_records(entries)
         mode = options.get('backup_mode') or 'snapshot'
         resource = dict(type=RESOURCE_TYPE, id=pod['metadata'].get('uid'), name=pod_name, namespace=namespace, key=key)
         if dry_run:
@@ -170,12 +165,7 @@ class K8sPodDriver(ProtectionDriver):
                     self.bank.put_resource(index, 'persistentvolume', entry['pv'],
                                            clean_manifest(entry['pv_obj'], 'PersistentVolume'))
                 self.bank.update(index)
-            for volume_id, record in volumes.items():
-                with step('%s volume %s' % (mode, volume_id)):
-                    record.update(self._protect_volume(volume_id, record, index, options))
-                with step('save volume %s' % volume_id):
-                    self.bank.put_resource(index, 'volume', volume_id, record)
-                    self.bank.update(index, extra=dict(volumes=volumes))
+            self._protect_volumes(index, volumes, options)
             with step('mark checkpoint available'):
                 self.bank.update(index, status=AVAILABLE)
         except Exception as exc:  # pylint: disable=broad-except
@@ -186,6 +176,27 @@ class K8sPodDriver(ProtectionDriver):
                                   checkpoint=self._checkpoint_result(self.bank.get(index['id'])))
         checkpoint = self._checkpoint_result(index)
         return Result(True, checkpoint=checkpoint, replaced=replaced, before=None, after=checkpoint)
+
+    def _volume_records(self, entries):
+        """{Cinder volume id: its PV, PVC, source, size, AZ and type} of protectable volume entries."""
+        volumes = {}
+        for entry in entries:
+            volume = self.snapshots.find_volume(entry['cinder_volume_id'])
+            volumes.setdefault(volume.id, dict(pv=entry['pv'], pvc=entry['pvc'], source=entry['source'],
+                                               size=volume.size, availability_zone=volume.availability_zone,
+                                               volume_type=volume.volume_type))
+        return volumes
+
+    def _protect_volumes(self, index, volumes, options):
+        """Protect each volume in turn, recording in the checkpoint when each one's protection was taken."""
+        mode = options.get('backup_mode') or 'snapshot'
+        for order, (volume_id, record) in enumerate(volumes.items(), 1):
+            with self.timings.step('%s volume %s' % (mode, volume_id)):
+                record.update(self._protect_volume(volume_id, record, index, options), order=order,
+                              taken_at=timestamp())
+            with self.timings.step('save volume %s' % volume_id):
+                self.bank.put_resource(index, 'volume', volume_id, record)
+                self.bank.update(index, extra=dict(index.get('extra') or {}, volumes=volumes))
 
     def _protect_volume(self, volume_id, record, index, options):
         description = options.get('description') or 'checkpoint %s of pod %s' % (index['id'], index['resource']['key'])

@@ -18,11 +18,12 @@ PROTECTABLE = 'dataprotection.openstack.protectable_info'
 FREEZER_JOB = 'dataprotection.openstack.freezer_job'
 CENTRAL = 'dataprotection.openstack.freezer_central_scheduler'
 K8S_POD = 'dataprotection.openstack.k8s_pod_protect'
+K8S_APP = 'dataprotection.openstack.k8s_app_protect'
 CHECKPOINTS = 'dataprotection.openstack.checkpoint_info'
 
 # module -> short code appended to the run's marker (names stay valid Kubernetes names: lowercase, digits, -)
 CODES = {CINDER: 'cin', MANILA: 'man', PROTECTABLE: 'pin', FREEZER_JOB: 'fjb', CENTRAL: 'fcs', K8S_POD: 'k8s',
-         CHECKPOINTS: 'cpi'}
+         K8S_APP: 'kap', CHECKPOINTS: 'cpi'}
 
 # (kind, value from the marker, reason phrase of validation.check_name)
 NAME_KINDS = (
@@ -335,6 +336,55 @@ def k8s_pod_cases(c):
     return b.cases
 
 
+# -- k8s_app_protect ------------------------------------------------------------------------------------------
+def k8s_app_cases(c):
+    m = c.marker
+    b = Builder(dict(cloud='localcloud-demo', kubeconfig=c.kubeconfig, bank={'path': c.bank}, namespace=m + '-ns',
+                     label_selector='app=' + m, protection=m + '-p', timeout=30, poll_interval=0.5))
+    b.names('namespace', m, kinds=('empty', 'blank', 'trailing-space', 'too-long', 'newline'))
+    b.names('protection', m, kinds=('empty', 'leading-space', 'emoji'))
+    b.names('label_selector', m, kinds=('empty', 'blank', 'control-char'))
+    b.add('no-selection', ['needs a selection', 'whole_namespace', 'label_selector', 'pods'],
+          'state=present with nothing selected', drop=('label_selector',))
+    b.add('pods-empty', ['pods', 'empty'], 'an empty pod list', drop=('label_selector',), pods=[])
+    b.add('pods-uppercase', ['pods', 'not a valid Kubernetes pod name'], 'uppercase pod name',
+          drop=('label_selector',), pods=[m.upper()])
+    b.add('two-selections', ['mutually exclusive', 'label_selector', 'pods'], 'selector and pods together',
+          pods=[m + '-pod'])
+    b.add('whole-and-selector', ['mutually exclusive', 'whole_namespace'], 'whole namespace and a selector',
+          whole_namespace=True)
+    b.add('namespace_map-other', ['namespace_map', m + '-other'], 'mapping a namespace that is not the protection\'s',
+          state='restored', namespace_map={m + '-other': m + '-copy'})
+    b.add('namespace_map-bad-target', ['namespace_map', 'not a valid Kubernetes namespace name'],
+          'mapping to an invalid namespace name', state='restored', namespace_map={m + '-ns': m + '_copy'})
+    b.add('namespace_map-not-dict', ['namespace_map'], 'namespace_map of a wrong type', state='restored',
+          namespace_map='copy')
+    b.add('kind-bad', ['exclude_kinds', 'must be one or more of'], 'a kind that is not optional',
+          exclude_kinds=['PersistentVolumeClaim'])
+    b.shared(choices=[('state', 'snapshotted'), ('backup_mode', 'clone')])
+    b.add('namespace-uppercase', ['namespace', 'not a valid Kubernetes namespace name'], 'uppercase namespace',
+          namespace=m.upper())
+    b.add('namespace-64', ['namespace', 'at most 63'], 'namespace longer than a DNS label',
+          namespace=(m + '-' + 'n' * 70)[:64])
+    b.add('pods-padded', ['pods', 'leading or trailing whitespace'], 'padded pod name', drop=('label_selector',),
+          pods=[' ' + m])
+    b.add('include-kind-bad', ['include_kinds', 'must be one or more of'], 'include a kind that is not optional',
+          include_kinds=['Pod'])
+    b.add('kubeconfig-int', ['kubeconfig', 'got a int'], 'kubeconfig of a wrong type', kubeconfig=5)
+    b.add('kubeconfig-missing-file', ['kubeconfig', m + '-kubeconfig'], 'kubeconfig file that does not exist',
+          kubeconfig='/nonexistent/%s-kubeconfig' % m)
+    b.add('bank-type', ['bank', 'ftp'], 'bank type not a choice', bank={'type': 'ftp'})
+    b.add('bank-not-dict', ['bank'], 'bank of a wrong type', bank='local')
+    b.add('skip-not-bool', ['skip_unprotectable'], 'skip_unprotectable not a boolean', skip_unprotectable='perhaps')
+    b.add('whole-not-bool', ['whole_namespace'], 'whole_namespace not a boolean', whole_namespace='perhaps')
+    b.add('no-namespace', ['namespace'], 'namespace missing', drop=('namespace',))
+    b.add('no-protection', ['protection'], 'protection missing', drop=('protection',))
+    b.add('namespace-missing', ['namespace %s-ns not found' % m], 'no such namespace')
+    b.add('restore-without-checkpoint', [m + '-ns', m + '-p', 'no available checkpoint'],
+          'restore of a protection that has no checkpoint', state='restored')
+    return b.cases
+
+
 # -- checkpoint_info ------------------------------------------------------------------------------------------
 def checkpoint_cases(c):
     m = c.marker
@@ -367,9 +417,9 @@ def checkpoint_cases(c):
 
 
 GENERATORS = {CINDER: cinder_cases, MANILA: manila_cases, PROTECTABLE: protectable_cases,
-              FREEZER_JOB: freezer_job_cases, CENTRAL: central_cases, K8S_POD: k8s_pod_cases,
+              FREEZER_JOB: freezer_job_cases, CENTRAL: central_cases, K8S_POD: k8s_pod_cases, K8S_APP: k8s_app_cases,
               CHECKPOINTS: checkpoint_cases}
-MODULES = (CINDER, MANILA, FREEZER_JOB, K8S_POD, PROTECTABLE, CENTRAL, CHECKPOINTS)
+MODULES = (CINDER, MANILA, FREEZER_JOB, K8S_POD, K8S_APP, PROTECTABLE, CENTRAL, CHECKPOINTS)
 
 
 def cases_for(module, ctx):

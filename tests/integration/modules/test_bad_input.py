@@ -36,7 +36,8 @@ PARALLEL_PLAYBOOKS = 3
 PLAYBOOK_TIMEOUT = 900
 TRACEBACK_PLACEHOLDER = '(traceback unavailable)'
 # relative cost of one task (the Kubernetes modules import the kubernetes client too): slowest playbooks start first
-COST = {'dataprotection.openstack.k8s_pod_protect': 1.5, 'dataprotection.openstack.checkpoint_info': 1.2}
+COST = {'dataprotection.openstack.k8s_pod_protect': 1.5, 'dataprotection.openstack.k8s_app_protect': 1.5,
+        'dataprotection.openstack.checkpoint_info': 1.2}
 
 Item = namedtuple('Item', 'kind id name text')
 Run = namedtuple('Run', 'rc results stdout seconds workdir')

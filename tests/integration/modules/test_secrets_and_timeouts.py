@@ -162,6 +162,8 @@ def masking_tasks(cloud, kubeconfig, unique, bank_dir):
                                              dict(cloud=cloud, client_id=unique, hostname=unique), True),
         'k8s_pod_protect_failed': ('k8s_pod_protect', dict(k8s, cloud=cloud, pod=missing, namespace=namespace,
                                                            backup_name=unique, bank=bank), True),
+        'k8s_app_protect_failed': ('k8s_app_protect', dict(k8s, cloud=cloud, namespace=namespace, pods=[missing],
+                                                           protection=unique, bank=bank), True),
         'k8s_pod_protectable_info_failed': ('k8s_pod_protectable_info', dict(k8s, namespace=namespace, pod=missing),
                                             True),
         'k8s_pod_protectable_info_timeout_failed': ('k8s_pod_protectable_info',
