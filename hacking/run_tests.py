@@ -285,10 +285,11 @@ def changelog_step(tally):
         show_tail(output)
 
 
-# Scenarios `make test` runs only when asked: each is a known gap, counted as skipped in the summary line.
-# freezer_scheduler_systemd (a Debian 13 host booted with systemd): converge and idempotence pass, verify does not
-# yet (the scheduler's log file under systemd), and it takes ~20 min on a loaded machine.
-OPT_IN_SCENARIOS = {'freezer_scheduler_systemd': 'MOLECULE_SYSTEMD'}
+# Scenarios `make test` runs only when asked (name -> environment variable that must be "1"): each is a known
+# gap, counted as skipped in the summary line. None today: freezer_scheduler_systemd (a Debian 13 host booted
+# with systemd, ~7 min idle, ~12 min loaded; its root filesystem cached under ~/.cache/dataprotection-openstack/)
+# runs in every `make test`.
+OPT_IN_SCENARIOS = {}
 
 
 def molecule_step(tally):

@@ -170,3 +170,99 @@ options:
         instead of hanging it. Must be greater than 0.
     type: int
 '''
+
+    # Application-consistent hooks of the Kubernetes protection modules (k8s_pod_protect, k8s_app_protect).
+    HOOKS = r'''
+options:
+  hooks:
+    description:
+      - Commands run in the protected pods' containers right before (V(pre)) and right after (V(post)) the
+        volume snapshots or backups, through the Kubernetes API's C(pods/exec) (as C(kubectl exec) does), e.g.
+        C(fsfreeze --freeze) / C(fsfreeze --unfreeze), or a database's flush and lock, for an
+        application-consistent copy. Used with O(state=present) only.
+      - Every pod's pre hooks run first (in the order given), then the volumes are protected, then every pod's
+        post hooks. A pod whose pre hooks started always gets its post hooks, also when a pre hook or a
+        volume protection failed (so a frozen filesystem is thawed).
+      - A hook fails when its command exits non-zero, cannot start, is refused (the pod is not running, the
+        container does not exist) or is still running at its O(hooks.pre[].timeout) (the stream is then
+        closed). With O(hooks.pre[].on_error=fail) a failed pre hook stops the protection before any volume is
+        protected, and a failed post hook fails it; either way the checkpoint and what was made for it are
+        removed and the message names the pod, container, command, exit code and the start of stderr.
+      - Velero's pod annotations are honoured (see O(hooks.velero_annotations)).
+      - Check mode runs no hook; RV(hooks) then lists the hooks a real run would run.
+      - The commands are sent to the API server and returned in RV(hooks), with up to 512 characters of each
+        hook's stdout and stderr. Hook output can contain secrets - do not print them, and do not put secrets
+        on a command line; read them inside the container (environment, mounted files).
+    type: dict
+    default: {}
+    suboptions:
+      pre:
+        description:
+          - Hooks run in each selected pod before its volumes are protected.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          container:
+            description:
+              - Container to run the command in. Default - the pod's first container.
+            type: str
+          command:
+            description:
+              - The command and its arguments, run without a shell (use V([sh, -c, "..."]) for one).
+            type: list
+            elements: str
+            required: true
+          timeout:
+            description:
+              - Seconds the command may run; a command still running then is a failed hook.
+            type: int
+            default: 30
+          on_error:
+            description:
+              - V(fail) stops the protection (see above); V(continue) records the failure in RV(hooks) and goes on.
+            type: str
+            choices: [fail, continue]
+            default: fail
+      post:
+        description:
+          - Hooks run in each selected pod after its volumes are protected (or after the protection failed).
+          - Same suboptions as O(hooks.pre).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          container:
+            description:
+              - Container to run the command in. Default - the pod's first container.
+            type: str
+          command:
+            description:
+              - The command and its arguments, run without a shell.
+            type: list
+            elements: str
+            required: true
+          timeout:
+            description:
+              - Seconds the command may run; a command still running then is a failed hook.
+            type: int
+            default: 30
+          on_error:
+            description:
+              - V(fail) fails the protection; V(continue) records the failure in RV(hooks) and goes on.
+            type: str
+            choices: [fail, continue]
+            default: fail
+      velero_annotations:
+        description:
+          - Honour Velero's backup hook annotations on the pods. A pod with the annotation
+            C(pre.hook.backup.velero.io/command) (a JSON array such as V(["fsfreeze", "--freeze", "/data"]), or
+            one word) runs that one pre hook instead of O(hooks.pre), with C(pre.hook.backup.velero.io/container)
+            (default the first container), C(pre.hook.backup.velero.io/on-error) (V(Fail), the default, or
+            V(Continue)) and C(pre.hook.backup.velero.io/timeout) (a duration such as V(30s) or V(1m); default
+            V(30s); a value that is not a duration falls back to it with a warning in RV(hooks)); likewise
+            C(post.hook.backup.velero.io/...) for the post hook.
+          - V(false) ignores the annotations.
+        type: bool
+        default: true
+'''

@@ -12,8 +12,10 @@ class ModuleDocFragment:
 options:
   retain:
     description:
-      - Keep the newest N snapshots of this protection that the collection created; older ones are deleted.
-      - Turns on rotation - every run creates a new timestamped snapshot (see O(min_age)).
+      - Keep the newest N snapshots (for the Kubernetes modules - checkpoints, each with its volumes' snapshots or
+        backups) of this protection that the collection created; older ones are deleted, after the new one is
+        available.
+      - Turns on rotation - every run creates a new timestamped snapshot or a new checkpoint (see O(min_age)).
     type: int
   min_age:
     description:

@@ -169,3 +169,16 @@ def group_argument_spec(groups):
     if 'bank' in groups:
         spec.update(bank_argument_spec())
     return spec
+
+
+def hooks_argument_spec():
+    """The ``hooks`` option of the Kubernetes protection modules (doc fragment ``kubernetes.hooks``)."""
+    def phase():
+        return dict(type='list', elements='dict', default=[], options=dict(
+            container=dict(type='str'),
+            command=dict(type='list', elements='str', required=True),
+            timeout=dict(type='int', default=30),
+            on_error=dict(type='str', default='fail', choices=['fail', 'continue']),
+        ))
+    return dict(hooks=dict(type='dict', default={}, options=dict(
+        pre=phase(), post=phase(), velero_annotations=dict(type='bool', default=True))))

@@ -2,11 +2,13 @@
 # Copyright: contributors to dataprotection.openstack
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet: every protectable Cinder volume and Manila share of one project, of a list of projects or (admin) of
-all projects, each with the newest protection of every protection name - read by the ``protectables`` inventory
-plugin and the ``protection_report`` module.
+all projects, each with the newest protection of every protection name and kind (snapshot, share snapshot, Freezer
+backup; Kubernetes pods and applications with their bank checkpoints through fleet_kinds.py) - read by the
+``protectables`` inventory plugin and the ``protection_report`` module.
 
-Plain Python (no Ansible imports). One listing request per kind of resource and one per kind of snapshot, whatever
-the number of resources (per project when a list of projects is given), plus one project listing for names.
+Plain Python (no Ansible imports). One listing request per kind of resource and one per kind of protection, whatever
+the number of resources (per project when a list of projects is given; Freezer's backup records per project owning a
+volume), plus one project listing for names.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ import hashlib
 import re
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.fleet_kinds import (
+    CHECKPOINT_KIND,
+    FAILED_CHECKPOINT_STATUSES,
+    FREEZER_KIND,
+    FreezerReader,
+)
 from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import is_endpoint_missing
 from ansible_collections.dataprotection.openstack.plugins.module_utils.selection import by_query
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import (
@@ -25,6 +33,8 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
 )
 
 KINDS = ('volume', 'share')
+# the kind of protection of each kind of resource's snapshots
+SNAPSHOT_KINDS = dict(volume='snapshot', share='share_snapshot')
 # Manila share snapshot metadata needs this microversion (as protection/manila_share.py reads them).
 SHARE_SNAPSHOT_MICROVERSION = '2.73'
 # A resource in one of these statuses cannot be protected now (the drivers' failure status sets).
@@ -62,29 +72,53 @@ def slice_of(resource_id, count):
     return int(digest[:12], 16) % count + 1
 
 
-def protections_of(snapshots, now=None):
+def newest_per_name(kind, grouped, now, failed=FAILED_SNAPSHOT_STATUSES, available='available'):
+    """Protection name -> the newest available member (and its age) and the newest attempt of that name, from
+    ``{name: [members]}`` (attribute or dict access: id, name, status, created_at). ``kind`` names what the
+    members are (``snapshot``, ``share_snapshot``, ``freezer_backup``, ``checkpoint``)."""
+    found = {}
+    for name, members in grouped.items():
+        members = sorted(members, key=lambda s: (parse_time(_get(s, 'created_at')) or now, str(_get(s, 'id'))))
+        ready = [s for s in members if _get(s, 'status') == available]
+        newest, last = (ready[-1] if ready else None), members[-1]
+        created = parse_time(_get(newest, 'created_at')) if newest is not None else None
+        found[name] = dict(
+            kind=kind, snapshot_id=_get(newest, 'id'), snapshot_name=_get(newest, 'name'),
+            created_at=created.isoformat() if created else None,
+            age_seconds=round((now - created).total_seconds(), 1) if created else None,
+            available=len(ready), last_id=_get(last, 'id'), last_status=_get(last, 'status'),
+            last_failed=_get(last, 'status') in failed)
+    return found
+
+
+def protections_of(snapshots, now=None, kind='snapshot'):
     """Protection name -> the newest protection (snapshot made by this collection) and its age, from the snapshots
     of one resource (attribute or dict access: id, name, status, created_at, metadata)."""
-    now = now or utcnow()
     grouped = {}
     for snapshot in snapshots:
         metadata = _get(snapshot, 'metadata') or {}
         if metadata.get(MANAGED_KEY) != 'true' or not metadata.get(PROTECTION_KEY):
             continue
         grouped.setdefault(metadata[PROTECTION_KEY], []).append(snapshot)
-    found = {}
-    for name, members in grouped.items():
-        members.sort(key=lambda s: (parse_time(_get(s, 'created_at')) or now, _get(s, 'id')))
-        available = [s for s in members if _get(s, 'status') == 'available']
-        newest, last = (available[-1] if available else None), members[-1]
-        created = parse_time(_get(newest, 'created_at')) if newest is not None else None
-        found[name] = dict(
-            snapshot_id=_get(newest, 'id'), snapshot_name=_get(newest, 'name'),
-            created_at=created.isoformat() if created else None,
-            age_seconds=round((now - created).total_seconds(), 1) if created else None,
-            available=len(available), last_id=_get(last, 'id'), last_status=_get(last, 'status'),
-            last_failed=_get(last, 'status') in FAILED_SNAPSHOT_STATUSES)
-    return found
+    return newest_per_name(kind, grouped, now or utcnow())
+
+
+def best_of(by_kind):
+    """``{kind: {name: protection}}`` -> ``{name: protection}``: of each name, the kind whose newest available
+    protection is the youngest (else the one whose newest attempt failed, else any)."""
+    best = {}
+    for kind in sorted(by_kind):
+        for name, found in by_kind[kind].items():
+            held = best.get(name)
+            if held is None or _rank(found) < _rank(held):
+                best[name] = found
+    return best
+
+
+def _rank(found):
+    if found.get('snapshot_id') is not None and found.get('age_seconds') is not None:
+        return (0, found['age_seconds'])
+    return (1 if found.get('last_failed') else 2, 0)
 
 
 def _get(obj, key):
@@ -107,6 +141,7 @@ class Fleet:
         self.all_projects = bool(all_projects)
         self.requested = list(projects or [])
         self.warnings = []
+        self.skipped = []  # kinds (of resources or protections) whose service the catalog lacks
         self._names = None
 
     # -- projects ---------------------------------------------------------
@@ -179,8 +214,11 @@ class Fleet:
                            None)
         return found
 
-    def read(self, kinds=KINDS, now=None):
-        """The records (plain dicts) of every resource of ``kinds`` in the scope, sorted by kind, project, name."""
+    def read(self, kinds=KINDS, now=None, freezer=True, interface=None):
+        """The records (plain dicts) of every resource of ``kinds`` in the scope, sorted by kind, project, name.
+
+        Volumes also carry their Freezer protections (``freezer``; skipped, and named in ``skipped``, when the
+        catalog has no freezer-api)."""
         now = now or utcnow()
         project_ids = self.scope()
         own_id, own_name = self.current_project()
@@ -192,19 +230,39 @@ class Fleet:
             except Exception as exc:  # pylint: disable=broad-except
                 if len(kinds) > 1 and is_endpoint_missing(exc):
                     self.warnings.append('%ss skipped: the cloud\'s catalog has no endpoint for their service' % kind)
+                    self.skipped.append(kind)
                     continue
                 raise
             by_source = {}
             for snapshot in snapshots:
                 by_source.setdefault(_get(snapshot, source_key), []).append(snapshot)
+            backups = {}
+            if kind == 'volume' and freezer:
+                owners = sorted(set(getattr(r, 'project_id', None) or own_id for r in resources))
+                backups = self._freezer(project_ids, [p for p in owners if project_ids is None or p in project_ids],
+                                        interface)
             for resource in resources:
                 project_id = getattr(resource, 'project_id', None) or own_id
                 if project_ids is not None and project_id not in project_ids:
                     continue  # a non-admin's all_tenants is ignored by the service: keep the scope anyway
-                records.append(record(kind, resource, project_id, names.get(project_id),
-                                      protections_of(by_source.get(resource.id, []), now)))
+                by_kind = {SNAPSHOT_KINDS[kind]: protections_of(by_source.get(resource.id, []), now,
+                                                                kind=SNAPSHOT_KINDS[kind])}
+                if backups.get(resource.id):
+                    by_kind[FREEZER_KIND] = newest_per_name(FREEZER_KIND, backups[resource.id], now)
+                records.append(record(kind, resource, project_id, names.get(project_id), by_kind))
         records.sort(key=lambda r: (r['kind'], r['project_name'] or '', r['name'] or '', r['id']))
         return records
+
+    def _freezer(self, project_ids, owners, interface=None):
+        """``{volume_id: {backup_name: [attempt]}}`` of the Freezer protections in the scope ({} when skipped);
+        freezer-api's records are read for ``owners``, the projects owning a volume of the scope."""
+        found = FreezerReader(self.conn, interface).read(self._listing, project_ids, owners)
+        if found is None:
+            self.skipped.append(FREEZER_KIND)
+            self.warnings.append('Freezer backups skipped: the cloud\'s catalog has no freezer-api (service type '
+                                 'backup)')
+            return {}
+        return found
 
     def _read_kind(self, kind, project_ids):
         if kind == 'volume':
@@ -217,13 +275,29 @@ class Fleet:
         raise ProtectionError('unknown resource kind %r (one of %s)' % (kind, ', '.join(KINDS)))
 
 
-def record(kind, resource, project_id, project_name, protections):
+def record(kind, resource, project_id, project_name, by_kind):
+    """A resource as a plain dict; ``by_kind`` is ``{protection kind: {name: protection}}``, and ``protections``
+    the best of each name across the kinds (best_of)."""
+    by_kind = dict((k, v) for k, v in by_kind.items() if v)
     created = parse_time(getattr(resource, 'created_at', None))
     return dict(kind=kind, id=resource.id, name=resource.name or '', project_id=project_id,
                 project_name=project_name or project_id, availability_zone=resource.availability_zone,
                 size=resource.size, status=resource.status, metadata=dict(resource.metadata or {}),
                 created_at=created.isoformat() if created else None,
-                protectable=resource.status not in UNPROTECTABLE_STATUSES[kind], protections=protections)
+                protectable=resource.status not in UNPROTECTABLE_STATUSES[kind], protections=best_of(by_kind),
+                protections_by_kind=by_kind)
+
+
+def with_checkpoints(records, attempts, now=None):
+    """The Kubernetes records (fleet_kinds.kube_records) with their checkpoints' protections."""
+    now = now or utcnow()
+    for item in records:
+        key = item['name'] if item['kind'] == 'pod' else item['namespace']
+        grouped = attempts.get((item['kind'], key)) or {}
+        by_kind = {CHECKPOINT_KIND: newest_per_name(CHECKPOINT_KIND, grouped, now,
+                                                    failed=FAILED_CHECKPOINT_STATUSES)} if grouped else {}
+        item.update(protections=best_of(by_kind), protections_by_kind=by_kind)
+    return records
 
 
 def _raise_for(response):

@@ -385,3 +385,8 @@ class KubeClient:
 
     def delete_pv(self, name):
         return self._read('delete persistentvolume %s' % name, self.core.delete_persistent_volume, name)
+
+    # pods/exec (WebSocket through kubernetes.stream.stream(); kube_exec.py reads the channels)
+    def exec_command(self, namespace, name, container, command, timeout):
+        from ansible_collections.dataprotection.openstack.plugins.module_utils import kube_exec
+        return kube_exec.run(self, namespace, name, container, command, timeout)

@@ -33,12 +33,19 @@ def _duration(seconds):
     return '%dm%02ds' % (minutes, seconds % 60)
 
 
-def compliance(item, protection, rpo_seconds):
-    """One report row: the resource, the protection name, its newest protection, age and state."""
-    found = item['protections'].get(protection) if protection else None
+def compliance(item, protection, rpo_seconds, protection_kind=None):
+    """One report row: the resource, the protection name, its newest protection of ``protection_kind`` (default: the
+    best of any kind), age and state."""
+    if protection and protection_kind:
+        found = ((item.get('protections_by_kind') or {}).get(protection_kind) or {}).get(protection)
+    else:
+        found = item['protections'].get(protection) if protection else None
     row = dict(kind=item['kind'], id=item['id'], name=item['name'], project_id=item['project_id'],
                project_name=item['project_name'], resource_status=item['status'], protection=protection,
-               snapshot_id=None, snapshot_name=None, created_at=None, age_seconds=None, last_status=None)
+               protection_kind=(found or {}).get('kind') or protection_kind, snapshot_id=None, snapshot_name=None,
+               created_at=None, age_seconds=None, last_status=None)
+    if item.get('namespace') is not None:
+        row['namespace'] = item['namespace']
     if found:
         row.update((k, found[k]) for k in ('snapshot_id', 'snapshot_name', 'created_at', 'age_seconds',
                                            'last_status'))
@@ -47,7 +54,8 @@ def compliance(item, protection, rpo_seconds):
         row['reason'] = '%s is %s' % (item['kind'], item['status'])
     elif found and found['last_failed']:
         row['state'] = 'failed'
-        row['reason'] = 'newest snapshot %s of the protection is %s' % (found['last_id'], found['last_status'])
+        row['reason'] = 'newest %s %s of the protection is %s' % (
+            (found.get('kind') or 'snapshot').replace('_', ' '), found['last_id'], found['last_status'])
     elif not found or found['snapshot_id'] is None:
         row['state'] = 'never'
         row['reason'] = 'no available protection %s' % (protection or '(none of this collection)')
@@ -67,16 +75,30 @@ def build(records, protections, rpo_seconds):
     ``protections`` None: every protection name found on any of the records (a resource lacking one is ``never``
     for it); no name at all: one ``never`` row per resource."""
     names = sorted(set(n for r in records for n in r['protections'])) if protections is None else list(protections)
-    rows = [compliance(item, name, rpo_seconds) for item in records for name in (names or [None])]
+    rows = [compliance(item, name, rpo_seconds, kind) for item in records for name in (names or [None])
+            for kind in kinds_of(item, name)]
     summary = dict(resources=len(records), rows=len(rows), **dict((s, 0) for s in STATES))
     projects = {}
     for row in rows:
         summary[row['state']] += 1
-        project = projects.setdefault(row['project_name'] or row['project_id'] or '-', dict((s, 0) for s in STATES))
+        project = projects.setdefault(group_of(row), dict((s, 0) for s in STATES))
         project[row['state']] += 1
     summary['compliant'] = summary['rows'] == summary['protected']
     summary['projects'] = projects
     return rows, summary
+
+
+def kinds_of(item, name):
+    """The protection kinds holding protection ``name`` on the resource (one row each), [None] when none does."""
+    by_kind = item.get('protections_by_kind') or {}
+    return sorted(k for k, found in by_kind.items() if name in found) or [None]
+
+
+def group_of(row):
+    """The summary group of a row: its project, or ``namespace <name>`` for Kubernetes resources."""
+    if row['project_name'] or row['project_id']:
+        return row['project_name'] or row['project_id']
+    return 'namespace %s' % row['namespace'] if row.get('namespace') else '-'
 
 
 def markdown(rows, summary, rpo_text, generated_at):
@@ -87,13 +109,13 @@ def markdown(rows, summary, rpo_text, generated_at):
              '| project | protected | stale | never | failed |', '|---|---:|---:|---:|---:|']
     for project, counts in sorted(summary['projects'].items()):
         lines.append('| %s | %d | %d | %d | %d |' % ((_md(project),) + tuple(counts[s] for s in STATES)))
-    lines += ['', '| state | project | kind | resource | id | protection | newest protection | age | reason |',
-              '|---|---|---|---|---|---|---|---|---|']
+    lines += ['', '| state | project | kind | resource | id | protection | protection kind | newest protection | age '
+              '| reason |', '|---|---|---|---|---|---|---|---|---|---|']
     for row in sorted(rows, key=_row_order):
-        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            row['state'], _md(row['project_name']), row['kind'], _md(row['name']), row['id'],
-            _md(row['protection'] or '-'), _md(row['snapshot_name'] or '-'), _duration(row['age_seconds']),
-            _md(row['reason'])))
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            row['state'], _md(group_of(row)), row['kind'], _md(row['name']), row['id'],
+            _md(row['protection'] or '-'), _md(row.get('protection_kind') or '-'), _md(row['snapshot_name'] or '-'),
+            _duration(row['age_seconds']), _md(row['reason'])))
     return '\n'.join(lines) + '\n'
 
 
@@ -106,8 +128,13 @@ def junit(rows, summary, rpo_text, generated_at):
            % (quoteattr('protection RPO %s' % rpo_text), len(rows), failures, quoteattr(generated_at))]
     for row in sorted(rows, key=_row_order):
         name = '%s %s (%s) protection %s' % (row['kind'], row['name'], row['id'], row['protection'] or '-')
-        classname = '%s.%s' % (row['project_name'] or row['project_id'], row['kind'])
+        if row.get('protection_kind'):
+            name += ' [%s]' % row['protection_kind']
+        classname = '%s.%s' % (group_of(row), row['kind'])
         out.append('    <testcase classname=%s name=%s time="0">' % (quoteattr(classname), quoteattr(name)))
+        if row.get('protection_kind'):
+            out.append('      <properties><property name="protection_kind" value=%s/></properties>'
+                       % quoteattr(row['protection_kind']))
         if row['state'] in VIOLATIONS:
             out.append('      <failure type=%s message=%s>%s</failure>'
                        % (quoteattr(row['state']), quoteattr(row['reason']), escape(row['reason'])))
@@ -138,8 +165,8 @@ def write(directory, files):
 
 
 def _row_order(row):
-    return (STATES.index(row['state']) * -1, row['project_name'] or '', row['kind'], row['name'] or '', row['id'],
-            row['protection'] or '')
+    return (STATES.index(row['state']) * -1, group_of(row), row['kind'], row['name'] or '', row['id'],
+            row['protection'] or '', row.get('protection_kind') or '')
 
 
 def _md(text):

@@ -42,11 +42,8 @@ class SnapshotProtectModule(ProtectionModule):
     def validate(self):
         super().validate()
         p = self.params
-        validation.check_number('retain', p['retain'], minimum=1)
-        validation.check_number('min_age', p['min_age'], minimum=0, unit='seconds')
+        validation.check_rotation(p['retain'], p['min_age'])
         validation.check_number('concurrency', p['concurrency'], minimum=1)
-        if p['min_age'] is not None and p['retain'] is None:
-            raise validation.InputError('min_age applies to rotating protections: set retain as well')
         validation.check_names(self.names_option, p[self.names_option])
         if p[self.metadata_option] is not None:
             p[self.metadata_option] = validation.check_metadata(self.metadata_option, p[self.metadata_option],
@@ -124,6 +121,7 @@ class SnapshotProtectModule(ProtectionModule):
         for project_id, sources, scoped in groups:
             if not isinstance(scoped, list):
                 scoped.prefetch_snapshots([s.id for s in sources])
+                scoped.bulk_run = True
                 work.extend((scoped, source) for source in sources)
 
         def act(item):

@@ -130,6 +130,14 @@ def check_number(option, value, minimum=None, above=None, unit=''):
     return value
 
 
+def check_rotation(retain, min_age):
+    """``retain`` (>= 1) turns rotation on; ``min_age`` (seconds, >= 0) only means something with it."""
+    check_number('retain', retain, minimum=1)
+    check_number('min_age', min_age, minimum=0, unit='seconds')
+    if min_age is not None and retain is None:
+        raise InputError('min_age applies to rotating protections: set retain as well')
+
+
 def check_cloud(value):
     """``cloud``: a clouds.yaml name or a dict of the cloud's configuration."""
     if value is None or isinstance(value, dict):

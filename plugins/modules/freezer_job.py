@@ -22,10 +22,15 @@ description:
     reason. A failed backup leaves nothing behind (its Cinder backups and Freezer backup records are removed,
     or named in the message).
   - Resource types - V(volume) is backed up with a Cinder backup (O(volume_mode=cindernative)) or through Glance
-    (O(volume_mode=cinder)); V(server) uses Freezer's C(nova) mode for an image-booted server (its image and
-    networks are recorded in the action) and backs up the system volume of a volume-booted server; V(project)
-    protects all the project's servers and volumes; V(image) and V(network) are not backed up on their own and
-    return C(changed=false) with a message.
+    (O(volume_mode=cinder)); V(server) uses Freezer's C(nova) mode for an image-booted server (its disk and its
+    name, flavor, image and networks go to O(storage)) and backs up the system volume of a volume-booted server;
+    V(project) protects all the project's servers and volumes; V(image) and V(network) are not backed up on their
+    own and return C(changed=false) with a message.
+  - O(operation=restore) of an image-booted server creates a NEW server from its backup (O(restore_server_name),
+    O(restore_flavor), O(restore_network)), also after the server and its Glance image were deleted (give the
+    server's id); of a project, every server and volume of the backup as new resources named with
+    O(restore_prefix). Both return C(resource_map) (old id to new id) and find their restored resources again on a
+    second run.
   - Check mode predicts C(changed) exactly and creates nothing. Trust ids and secrets are never returned.
 author:
   - dataprotection.openstack contributors (@dataprotection)
@@ -199,7 +204,30 @@ options:
     type: str
   restore_network:
     description:
-      - Network of the server a C(nova) restore creates. Default - Freezer's choice.
+      - Network of the server a C(nova) restore creates - a network name or id, or V(none) or V(auto). Default - the
+        networks recorded in the backup (matched by name, as Freezer's agent does).
+      - Freezer 19's agent ignores its own C(nova_restore_network); when this option is set the collection boots the
+        restored server itself from the image the agent restored, and removes the agent's server.
+    type: str
+  restore_server_name:
+    description:
+      - Name of the NEW server a C(nova) restore of an image-booted server creates. Default - Freezer's
+        C(<original name>~<backup time>).
+      - The server carries the metadata C(dataprotection_restored_from) (the Freezer backup id); a second run
+        finds it by name and backup and reports C(changed=false).
+    type: str
+  restore_prefix:
+    description:
+      - Restore of a project (O(resource_type=project), O(operation=restore)) - every server and volume the
+        protection backed up is recreated as a NEW resource named C(<restore_prefix><original name>) (a deleted
+        volume - C(<restore_prefix><volume id>)). Default - C(<protection>-).
+    type: str
+  restore_flavor:
+    description:
+      - Flavor (name or id) of the server a C(nova) restore creates. Default - the flavor recorded in the backup
+        (Freezer's agent looks it up by name, so it must still exist).
+      - When set, the collection boots the restored server itself from the image the agent restored, and removes the
+        agent's server.
     type: str
   max_retries:
     description:
@@ -224,6 +252,12 @@ notes:
   - freezer-api keeps no failure reason for a job; the task names the job, the actions and the scheduler
     client whose log holds the agent's error.
   - Deleting a Freezer job does not delete its actions; the module removes both.
+  - C(nova) mode (an image-booted server) - the backup is the server's disk (a Nova snapshot, streamed by the agent
+    to O(storage) and its temporary Glance image removed) and its description (name, flavor, image, networks), so
+    a restore works after the server and its Glance image were deleted (give the server's id). The restore uploads
+    the disk as a Glance image C(freezer_restore_<server name>), boots a NEW server from it, waits for it to be
+    C(ACTIVE) and returns C(resource_map) (old server id to new server id); the image stays (the server boots from
+    it). A server that goes to C(ERROR) fails the task with Nova's fault, and the server and image are removed.
 seealso:
   - module: dataprotection.openstack.cinder_snapshot_protect
 '''
@@ -300,6 +334,39 @@ EXAMPLES = r'''
     timeout: 900
   register: recovered
 
+- name: Back up an image-booted server (Freezer nova mode - its disk goes to Swift)
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_type: server
+    resource_id: web-1
+    protection: web-1-weekly
+    client_id: backup-node-1
+    operation: backup
+    timeout: 1800
+
+- name: The server and its image are gone - boot a NEW server from its backup, with another flavor
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_type: server
+    resource_id: 8e7d6c5b-4a39-4281-b7c6-d5e4f3a2b1c0  # the deleted server's id
+    protection: web-1-weekly
+    client_id: backup-node-1
+    operation: restore
+    restore_server_name: web-1-recovered
+    restore_flavor: m1.small
+    timeout: 1800
+  register: recovered_server  # recovered_server.resource_map: {old server id: new server id}
+
+- name: Recreate every server and volume of the project's tenant backup as dr-<name>
+  dataprotection.openstack.freezer_job:
+    cloud: mycloud
+    resource_type: project
+    protection: tenant-weekly
+    client_id: backup-node-1
+    operation: restore
+    restore_prefix: dr-
+    timeout: 3600
+
 - name: Stop scheduling the nightly job, then remove it
   dataprotection.openstack.freezer_job:
     cloud: mycloud
@@ -333,7 +400,8 @@ job:
     user_credentials: {trust_id: "********", trustor_user_id: "********"}
 resource:
   description: The protected resource (C(type), C(id), and per type C(volume), C(boot), C(boot_volume),
-    C(image_id), C(networks), C(servers), C(volumes)).
+    C(image_id), C(networks), C(servers), C(volumes)). A C(nova) restore adds C(source_exists), C(flavor) and
+    C(backup) (the Freezer backup restored - C(backup_id), C(time_stamp)), as the backup recorded them.
   returned: always
   type: dict
   sample:
@@ -377,12 +445,16 @@ resource_map:
   description:
     - Original volume id -> restored volume id of a C(cindernative) restore (the same id for O(restore_to=existing);
       C((would be created)) in check mode for O(restore_to=new)).
-  returned: O(operation=restore) of a volume with C(cindernative)
+    - Original server id -> NEW server id of a C(nova) restore of an image-booted server; for a project, every
+      server and volume id -> its new id. C((would be created)) in check mode.
+  returned: O(operation=restore) of a volume with C(cindernative), of an image-booted server, of a project
   type: dict
   sample: {"1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa": "5d6e7f80-2222-4b1a-8c3d-9e0f1a2b3c4d"}
 restored:
-  description: The volumes a C(cindernative) restore wrote into (or, O(restore_to=new), created), after Cinder
-    finished.
+  description:
+    - The volumes a C(cindernative) restore wrote into (or, O(restore_to=new), created), after Cinder finished.
+    - For a C(nova) restore the new server once C(ACTIVE) (C(id), C(name), C(status), C(image_id), C(flavor),
+      C(networks), C(metadata)); for a project, the new servers and volumes.
   returned: O(operation=restore)
   type: list
   elements: dict
@@ -394,6 +466,13 @@ restored:
       availability_zone: nova
       bootable: false
       attachments: []
+restored_images:
+  description: Ids of the Glance images Freezer's agent restored a server's disk into (the new server boots from
+    it; it carries the metadata C(dataprotection_restored_from)).
+  returned: O(operation=restore) of an image-booted server, when a server was restored
+  type: list
+  elements: str
+  sample: ["0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"]
 removed:
   description: Ids of the jobs (and their actions) removed.
   returned: O(state=absent) and one-shot operations
@@ -429,7 +508,8 @@ timings:
     - Seconds of each step, in the order the steps ended, to show where a long task spent its time (AWX job
       output). Also returned when the task fails; the step that failed is then followed by C(clean up).
     - Steps - C(create job), C(start job), C(wait for scheduler pickup), C(wait for job result),
-      C(verify in Cinder), C(remove job). Empty in check mode; only the first two with O(wait=false).
+      C(verify in Cinder), C(remove job); a C(nova) restore adds C(wait for the restored server) and
+      C(name and mark the restored server). Empty in check mode; only the first two with O(wait=false).
   returned: when O(operation) is set
   type: list
   elements: dict
@@ -466,7 +546,7 @@ OPTION_KEYS = ('description', 'client_id', 'schedule', 'volume_mode', 'storage',
                'incremental', 'remove_older_than', 'fullbackup_rotation', 'restore_name', 'restore_from_date',
                'restore_backup_id', 'restore_network', 'max_retries', 'max_retries_interval',
                'extra_action_options', 'restore_to', 'restore_volume_name', 'restore_availability_zone',
-               'restore_volume_type')
+               'restore_volume_type', 'restore_server_name', 'restore_flavor', 'restore_prefix')
 
 # freezer-scheduler splits schedule_interval on one space and passes "<unit>=<int>" to APScheduler's interval trigger.
 INTERVAL_RE = re.compile(r'^(continuous|[1-9][0-9]* (weeks|days|hours|minutes|seconds))$')
@@ -584,6 +664,9 @@ class FreezerJobModule(ProtectionModule):
         restore_from_date=dict(type='str'),
         restore_backup_id=dict(type='str'),
         restore_network=dict(type='str'),
+        restore_server_name=dict(type='str'),
+        restore_flavor=dict(type='str'),
+        restore_prefix=dict(type='str'),
         restore_to=dict(type='str', choices=['existing', 'new']),
         restore_volume_name=dict(type='str'),
         restore_availability_zone=dict(type='str'),
@@ -598,7 +681,8 @@ class FreezerJobModule(ProtectionModule):
     )
 
     name_options = ('resource_id', 'protection', 'client_id', 'container', 'restore_name', 'restore_backup_id',
-                    'restore_network', 'restore_volume_name', 'restore_availability_zone', 'restore_volume_type')
+                    'restore_network', 'restore_volume_name', 'restore_availability_zone', 'restore_volume_type',
+                    'restore_server_name', 'restore_flavor', 'restore_prefix')
 
     def validate(self):
         super().validate()
@@ -627,6 +711,11 @@ class FreezerJobModule(ProtectionModule):
                             p['volume_mode'] != 'cindernative'):
             raise ProtectionError('%s apply to operation=restore of a volume with volume_mode=cindernative only'
                                   % ', '.join(restore_new))
+        restore_server = [o for o in ('restore_server_name', 'restore_flavor', 'restore_network') if p[o] is not None]
+        if restore_server and (p['operation'] != 'restore' or p['resource_type'] != 'server'):
+            raise ProtectionError('%s apply to operation=restore of a server only' % ', '.join(restore_server))
+        if p['restore_prefix'] is not None and (p['operation'] != 'restore' or p['resource_type'] != 'project'):
+            raise ProtectionError('restore_prefix applies to operation=restore of a project only')
         check_schedule(p['schedule'])
         if p['restore_from_date'] is not None:
             parse_time('restore_from_date', validation.check_name('restore_from_date', p['restore_from_date']))

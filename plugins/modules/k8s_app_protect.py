@@ -31,8 +31,8 @@ description:
     StatefulSets (which find their claims made and use them), DaemonSets and bare pods - and waits for every claim
     to be C(Bound) and every owner and pod to be ready.
   - Any object of the checkpoint that already exists in the target namespace fails the restore before anything is
-    created (restore into another namespace with O(namespace_map)). A second run finds the restore by the label
-    C(dataprotection.openstack/checkpoint) and changes nothing.
+    created (restore into another namespace with O(namespace_map), or let O(on_collision=rename) pick one). A
+    second run finds the restore by the label C(dataprotection.openstack/checkpoint) and changes nothing.
   - A restore that fails removes what it created, owners first; each new volume is deleted once no pod uses it and
     it is detached (bounded by O(timeout)); what cannot be removed is named. O(keep_on_failure=true) keeps it.
   - O(state=absent) removes every checkpoint of the protection and its Cinder snapshots/backups. Restored objects
@@ -43,8 +43,10 @@ extends_documentation_fragment:
   - dataprotection.openstack.openstack
   - dataprotection.openstack.kubernetes
   - dataprotection.openstack.kubernetes.tls
+  - dataprotection.openstack.kubernetes.hooks
   - dataprotection.openstack.bank
   - dataprotection.openstack.wait
+  - dataprotection.openstack.rotation
 attributes:
   check_mode:
     support: full
@@ -121,7 +123,8 @@ options:
     default: false
   state:
     description:
-      - V(present) protects the application (once; a rerun with an available checkpoint changes nothing).
+      - V(present) protects the application (once; a rerun with an available checkpoint changes nothing - with
+        O(retain), a new checkpoint each run unless O(min_age) skips it).
       - V(restored) restores the available checkpoint O(restore_point) selects (the newest by default).
       - V(absent) removes the protection.
     type: str
@@ -149,16 +152,45 @@ options:
       - Keep the objects and volumes a failed restore created (for inspection) instead of removing them.
     type: bool
     default: false
+  on_collision:
+    description:
+      - What O(state=restored) does when the target namespace already holds an object of the checkpoint.
+      - V(fail) refuses before anything is created, naming the objects.
+      - V(rename) restores into a new namespace C(<target>-<first 8 characters of the checkpoint id>) instead (a
+        number is appended when that one collides too). The namespace is what is renamed - every object keeps its
+        name, so no reference needs rewriting, and the copy's Services select only the copy's pods (which a copy
+        beside the original in one namespace could not promise). A rerun finds the renamed restore.
+    type: str
+    choices: [fail, rename]
+    default: fail
+  encrypt_secrets:
+    description:
+      - Seal the C(data) and C(stringData) of every saved Secret with O(secrets_key) before it reaches the bank
+        (Fernet - AES-128-CBC with HMAC-SHA256 - from the C(cryptography) library, under a key derived from the
+        passphrase by scrypt with a random salt per checkpoint). Names and labels stay readable.
+      - Applies to new checkpoints; an available checkpoint made without it is not rewritten.
+    type: bool
+    default: false
+  secrets_key:
+    description:
+      - The passphrase that seals secrets (O(encrypt_secrets=true), at least 12 characters) and that
+        O(state=restored) needs to restore a checkpoint with sealed secrets. A wrong one is refused before
+        anything is created. Keep it apart from the bank (for example in an AWX credential); without it the sealed
+        secrets cannot be restored.
+    type: str
+requirements:
+  - cryptography (only for O(encrypt_secrets) and O(secrets_key))
 notes:
-  - Secrets are saved in the bank as Kubernetes holds them (base64, not encrypted). A local bank keeps its files
-    0600 in 0700 directories; in a Swift bank anyone who can read the container (the project's members and whoever
-    it is shared with through ACLs) can read them. Use O(exclude_kinds=[Secret]) to keep them out.
+  - Without O(encrypt_secrets), Secrets are saved in the bank as Kubernetes holds them (base64, not encrypted). A
+    local bank keeps its files 0600 in 0700 directories; in a Swift bank anyone who can read the container (the
+    project's members and whoever it is shared with through ACLs) can read them. Use O(encrypt_secrets=true), or
+    O(exclude_kinds=[Secret]) to keep them out.
   - Services get new cluster IPs and node ports (the old ones may be taken; the API server refuses a taken one);
     headless services (C(clusterIP - None)) stay headless.
   - The Cinder snapshots and backups are always waited for; O(wait=false) only skips waiting for the restored
     claims and workloads.
-  - Not yet - application-consistent hooks (pre/post commands in a container), O(namespace_map) with several
-    namespaces, renaming on collisions, retention of several checkpoints per protection, Jobs and CronJobs.
+  - O(hooks) run in every Running pod of the selection (pods that are not Running are protected without them).
+  - Not yet - O(namespace_map) with several namespaces, Jobs and CronJobs.
 seealso:
   - module: dataprotection.openstack.k8s_pod_protect
   - module: dataprotection.openstack.k8s_pod_protectable_info
@@ -186,6 +218,20 @@ EXAMPLES = r'''
     exclude_kinds: [Secret]
     protection: web-before-upgrade
 
+- name: Application-consistent - every database pod flushes and freezes before the snapshots, thaws after
+  dataprotection.openstack.k8s_app_protect:
+    cloud: mycloud
+    namespace: shop
+    label_selector: app=db
+    protection: consistent
+    hooks:
+      pre:
+        - command: [sh, -c, "psql -U postgres -c CHECKPOINT && fsfreeze --freeze /var/lib/postgresql/data"]
+          timeout: 120
+      post:
+        - command: [fsfreeze, --unfreeze, /var/lib/postgresql/data]
+          on_error: continue
+
 - name: Restore the nightly protection into a test namespace
   dataprotection.openstack.k8s_app_protect:
     cloud: mycloud
@@ -207,6 +253,68 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+hooks:
+  description:
+    - One record per hook run, in the order they ran (O(state=present)); in check mode the hooks a real run
+      would run, with status C((would run)). Empty when no hook applies. Also returned when the task fails.
+  returned: O(state=present)
+  type: list
+  elements: dict
+  contains:
+    pod:
+      description: The pod, C(<namespace>/<name>).
+      type: str
+      returned: always
+      sample: shop/postgres-0
+    container:
+      description: The container the command ran in.
+      type: str
+      returned: always
+      sample: postgres
+    phase:
+      description: C(pre) or C(post).
+      type: str
+      returned: always
+      sample: pre
+    command:
+      description: The command and its arguments.
+      type: list
+      elements: str
+      returned: always
+      sample: [fsfreeze, --freeze, /data]
+    source:
+      description: C(hooks) (the option) or C(annotation) (Velero's pod annotations).
+      type: str
+      returned: always
+      sample: hooks
+    status:
+      description: C(succeeded), C(failed) (non-zero exit), C(timed out), C(error) (refused or could not start).
+      type: str
+      returned: always
+      sample: succeeded
+    exit_code:
+      description: The command's exit code; C(null) when it timed out or did not start.
+      type: int
+      returned: always
+      sample: 0
+    seconds:
+      description: How long the hook took.
+      type: float
+      returned: always
+      sample: 0.084
+    stdout:
+      description: The first 512 characters of the command's standard output.
+      type: str
+      returned: always
+      sample: ''
+    stderr:
+      description: The first 512 characters of its standard error.
+      type: str
+      returned: always
+      sample: ''
+  sample: [{pod: shop/postgres-0, container: postgres, phase: pre, command: [fsfreeze, --freeze, /data],
+            source: hooks, on_error: fail, timeout: 30, status: succeeded, exit_code: 0, seconds: 0.084,
+            stdout: '', stderr: ''}]
 checkpoint:
   description: The checkpoint (index) protected, restored from, or planned (id C(null) in check mode).
   returned: O(state=present) or O(state=restored)
@@ -246,8 +354,13 @@ problems:
   type: list
   elements: str
   sample: ["pod shop/report-28391 cannot be protected: it is owned by Job report-28391"]
+rotation_skipped:
+  description: With O(retain) - true when O(min_age) skipped the new checkpoint.
+  returned: O(state=present) with O(retain)
+  type: bool
+  sample: false
 deleted:
-  description: Ids of the checkpoints removed.
+  description: Ids of the checkpoints removed (O(state=absent), or rotated out with O(retain)).
   returned: always
   type: list
   elements: str
@@ -285,15 +398,26 @@ timings:
   sample: [{step: create checkpoint, seconds: 0.012}]
 '''
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.args import protection_argument_spec
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import (
+    hooks_argument_spec,
+    protection_argument_spec,
+)
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.app_objects import OPTIONAL_KINDS
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kube_objects import KubeObjects
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.sealed import (
+    HAS_CRYPTOGRAPHY,
+    MIN_KEY_LENGTH,
+)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.hooks import check_hooks
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_app import K8sAppDriver
 from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import (
     InputError,
     check_k8s_name,
     check_name,
+    check_rotation,
 )
 
 
@@ -315,7 +439,13 @@ def _spec():
         restore_point=dict(type='str', default='latest'),
         restore_description=dict(type='str'),
         keep_on_failure=dict(type='bool', default=False),
+        on_collision=dict(type='str', default='fail', choices=['fail', 'rename']),
+        encrypt_secrets=dict(type='bool', default=False),
+        secrets_key=dict(type='str', no_log=True),
+        retain=dict(type='int'),
+        min_age=dict(type='int'),
     )
+    spec.update(hooks_argument_spec())
     return spec
 
 
@@ -327,6 +457,9 @@ class K8sAppProtectModule(ProtectionModule):
     def validate(self):
         p = self.params
         check_k8s_name('namespace', p['namespace'])
+        check_rotation(p['retain'], p['min_age'])
+        check_hooks(p['hooks'])
+        self._check_sealing(p)
         for pod in p.get('pods') or []:
             check_k8s_name('pods', pod)
         for source, target in (p.get('namespace_map') or {}).items():
@@ -350,6 +483,14 @@ class K8sAppProtectModule(ProtectionModule):
         if p.get('label_selector') is not None:
             check_name('label_selector', p['label_selector'])
 
+    def _check_sealing(self, p):
+        if p['encrypt_secrets'] and p['state'] == 'present' and not p['secrets_key']:
+            raise InputError('encrypt_secrets needs secrets_key, the passphrase that seals the secrets')
+        if p['secrets_key'] is not None and len(p['secrets_key']) < MIN_KEY_LENGTH:
+            raise InputError('secrets_key is shorter than %d characters: too easy to guess' % MIN_KEY_LENGTH)
+        if (p['encrypt_secrets'] or p['secrets_key']) and not HAS_CRYPTOGRAPHY:
+            self.ansible.fail_json(msg=missing_required_lib('cryptography'))
+
     def run(self):
         p = self.params
         driver = K8sAppDriver(self.conn, self.kube, self.bank, KubeObjects(self.kube), **self.wait_options())
@@ -360,8 +501,10 @@ class K8sAppProtectModule(ProtectionModule):
         source = (p['namespace'], selection)
         options = dict((k, p[k]) for k in ('description', 'backup_mode', 'force', 'skip_unprotectable',
                                            'namespace_map', 'restore_point', 'restore_description',
-                                           'keep_on_failure'))
+                                           'keep_on_failure', 'retain', 'min_age', 'encrypt_secrets', 'on_collision',
+                                           'secrets_key'))
         options['kinds'] = kinds
+        options['hooks'] = p['hooks']
         if p['state'] == 'present':
             result = driver.protect(source, p['protection'], options, dry_run=self.check_mode)
             problems = ((result.data.get('checkpoint') or {}).get('extra') or {}).get('skipped')

@@ -36,8 +36,10 @@ extends_documentation_fragment:
   - dataprotection.openstack.openstack
   - dataprotection.openstack.kubernetes
   - dataprotection.openstack.kubernetes.tls
+  - dataprotection.openstack.kubernetes.hooks
   - dataprotection.openstack.bank
   - dataprotection.openstack.wait
+  - dataprotection.openstack.rotation
 attributes:
   check_mode:
     support: full
@@ -81,7 +83,8 @@ options:
     default: true
   state:
     description:
-      - V(present) protects the pod (once; a rerun with an available checkpoint changes nothing).
+      - V(present) protects the pod (once; a rerun with an available checkpoint changes nothing - with O(retain),
+        a new checkpoint each run unless O(min_age) skips it).
       - V(restored) restores the available checkpoint O(restore_point) selects (the newest by default).
       - V(absent) removes the protection.
     type: str
@@ -186,6 +189,23 @@ EXAMPLES = r'''
     bank:
       type: swift
 
+- name: Freeze the data filesystem for the snapshot (application-consistent), thaw it right after
+  dataprotection.openstack.k8s_pod_protect:
+    cloud: mycloud
+    namespace: shop
+    pod: postgres-0
+    protection: consistent
+    hooks:
+      pre:
+        - container: postgres
+          command: [psql, -U, postgres, -c, CHECKPOINT]
+          timeout: 60
+        - container: postgres
+          command: [fsfreeze, --freeze, /var/lib/postgresql/data]
+      post:
+        - container: postgres
+          command: [fsfreeze, --unfreeze, /var/lib/postgresql/data]
+
 - name: Remove the protection (checkpoint and Cinder snapshots)
   dataprotection.openstack.k8s_pod_protect:
     cloud: mycloud
@@ -199,6 +219,68 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+hooks:
+  description:
+    - One record per hook run, in the order they ran (O(state=present)); in check mode the hooks a real run
+      would run, with status C((would run)). Empty when no hook applies. Also returned when the task fails.
+  returned: O(state=present)
+  type: list
+  elements: dict
+  contains:
+    pod:
+      description: The pod, C(<namespace>/<name>).
+      type: str
+      returned: always
+      sample: shop/postgres-0
+    container:
+      description: The container the command ran in.
+      type: str
+      returned: always
+      sample: postgres
+    phase:
+      description: C(pre) or C(post).
+      type: str
+      returned: always
+      sample: pre
+    command:
+      description: The command and its arguments.
+      type: list
+      elements: str
+      returned: always
+      sample: [fsfreeze, --freeze, /data]
+    source:
+      description: C(hooks) (the option) or C(annotation) (Velero's pod annotations).
+      type: str
+      returned: always
+      sample: hooks
+    status:
+      description: C(succeeded), C(failed) (non-zero exit), C(timed out), C(error) (refused or could not start).
+      type: str
+      returned: always
+      sample: succeeded
+    exit_code:
+      description: The command's exit code; C(null) when it timed out or did not start.
+      type: int
+      returned: always
+      sample: 0
+    seconds:
+      description: How long the hook took.
+      type: float
+      returned: always
+      sample: 0.084
+    stdout:
+      description: The first 512 characters of the command's standard output.
+      type: str
+      returned: always
+      sample: ''
+    stderr:
+      description: The first 512 characters of its standard error.
+      type: str
+      returned: always
+      sample: ''
+  sample: [{pod: shop/postgres-0, container: postgres, phase: pre, command: [fsfreeze, --freeze, /data],
+            source: hooks, on_error: fail, timeout: 30, status: succeeded, exit_code: 0, seconds: 0.084,
+            stdout: '', stderr: ''}]
 checkpoint:
   description:
     - The checkpoint (protect - the one made or found; restore - the one restored from; C(null) after absent).
@@ -296,8 +378,13 @@ created:
     persistentvolumes: [pv-data-9a1c0b2d]
     persistentvolumeclaims: [data]
     pod: postgres-0
+rotation_skipped:
+  description: With O(retain) - true when O(min_age) skipped the new checkpoint.
+  returned: O(state=present) with O(retain)
+  type: bool
+  sample: false
 deleted:
-  description: Ids of the checkpoints removed.
+  description: Ids of the checkpoints removed (O(state=absent), or rotated out with O(retain)).
   returned: always
   type: list
   elements: str
@@ -340,10 +427,17 @@ timings:
   sample: [{step: create checkpoint, seconds: 0.012}, {step: snapshot volume 0b6b6a8e-2f4a-4c1e-9d61-1f3f4f1c2a10, seconds: 12.408}]
 '''
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.args import protection_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import (
+    hooks_argument_spec,
+    protection_argument_spec,
+)
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.hooks import check_hooks
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
-from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import check_k8s_name
+from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import (
+    check_k8s_name,
+    check_rotation,
+)
 
 
 def _spec():
@@ -361,7 +455,10 @@ def _spec():
         restore_description=dict(type='str'),
         on_collision=dict(type='str', default='fail', choices=['fail', 'rename']),
         keep_on_failure=dict(type='bool', default=False),
+        retain=dict(type='int'),
+        min_age=dict(type='int'),
     )
+    spec.update(hooks_argument_spec())
     return spec
 
 
@@ -374,6 +471,8 @@ class K8sPodProtectModule(ProtectionModule):
         p = self.params
         for option in ('namespace', 'restore_namespace', 'pod', 'restore_name'):
             check_k8s_name(option, p.get(option))
+        check_rotation(p['retain'], p['min_age'])
+        check_hooks(p['hooks'])
         super().validate()
 
     def run(self):
@@ -383,7 +482,7 @@ class K8sPodProtectModule(ProtectionModule):
         source = (p['namespace'], p['pod'])
         options = dict((k, p[k]) for k in ('description', 'backup_mode', 'force', 'restore_name', 'restore_namespace',
                                            'restore_description', 'on_collision', 'keep_on_failure',
-                                           'restore_point'))
+                                           'restore_point', 'retain', 'min_age', 'hooks'))
         if p['state'] == 'present':
             result = driver.protect(source, p['protection'], options, dry_run=self.check_mode)
         elif p['state'] == 'absent':

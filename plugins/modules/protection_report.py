@@ -7,24 +7,38 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: protection_report
-short_description: Report whether Cinder volumes and Manila shares are protected within their RPO
+short_description: Report whether volumes, shares and Kubernetes pods and applications are protected within their RPO
 version_added: 0.1.0
 description:
   - For each selected volume and share - of the credentials' project, of a list of O(projects) or, for an admin, of
-    all projects (O(all_projects)) - finds the newest protection of each protection name (an available snapshot
-    this collection made, carrying its C(dataprotection_managed) and C(dataprotection_protection) metadata), its
-    age, and its compliance against O(rpo).
+    all projects (O(all_projects)) - finds the newest protection of each protection name and kind, its age, and its
+    compliance against O(rpo). The kinds (C(protection_kind) of each row) - V(snapshot) and V(share_snapshot) (an
+    available snapshot this collection made, carrying its C(dataprotection_managed) and C(dataprotection_protection)
+    metadata); V(freezer_backup) (a volume's Cinder backup that Freezer made for a
+    M(dataprotection.openstack.freezer_job) protection, the protection name being its C(backup_name), with
+    freezer-api's backup records of the attempts);
+    V(checkpoint) (an available checkpoint of M(dataprotection.openstack.k8s_pod_protect) or
+    M(dataprotection.openstack.k8s_app_protect) in the O(bank)).
+  - With O(bank), also reports Kubernetes pods (V(pod), every pod of O(namespaces) or of all namespaces) and
+    applications (V(application), the namespaces holding an application checkpoint in the bank, and those named in
+    O(namespaces)), read with the Kubernetes options, with the checkpoints of the bank.
+  - A resource protected under the same name by several kinds has one row per kind.
   - Each (resource, protection) is V(protected) (newest protection younger than O(rpo)), V(stale) (older),
     V(never) (no available protection) or V(failed) (the newest attempt of the protection is in C(error), or the
     resource itself is in a failed status such as C(error)).
   - With O(report_path), also writes the report as Markdown (C(protection_report.md)) and JUnit XML
     (C(protection_report.xml), a failure per V(stale), V(never) and V(failed)) so AWX and CI show the violations.
-  - Read-only towards the cloud - two listing requests per kind of resource and a project listing, whatever the
-    number of resources.
+  - Read-only towards the cloud and the bank - two listing requests per kind of resource and a project listing,
+    whatever the number of resources; volumes add a Cinder backup listing and a freezer-api backup listing per
+    project owning a volume (skipped, and named in RV(skipped_services), when the catalog has no freezer-api). Pods
+    and applications take one pod listing (one per namespace of O(namespaces)), one namespace listing and the bank's
+    listing with one read per checkpoint.
 author:
   - dataprotection.openstack contributors (@dataprotection)
 extends_documentation_fragment:
   - dataprotection.openstack.openstack
+  - dataprotection.openstack.kubernetes
+  - dataprotection.openstack.kubernetes.tls
 attributes:
   check_mode:
     support: full
@@ -50,10 +64,42 @@ options:
     elements: str
   resource_type:
     description:
-      - What to report on.
+      - What to report on. V(all) is V(volume) and V(share), plus V(pod) and V(application) when O(bank) is given.
+      - V(pod) and V(application) need O(bank) and the Kubernetes options (and the kubernetes library).
     type: str
-    choices: [all, share, volume]
+    choices: [all, application, pod, share, volume]
     default: all
+  bank:
+    description:
+      - The checkpoint bank of the M(dataprotection.openstack.k8s_pod_protect) and
+        M(dataprotection.openstack.k8s_app_protect) checkpoints to report on (the same option as theirs, see the
+        C(dataprotection.openstack.bank) documentation fragment). Without it no pod or application is reported.
+    type: dict
+    suboptions:
+      type:
+        description:
+          - V(local) - a directory on the host that runs the module; V(swift) - an object-storage container of the
+            project the OpenStack options authenticate to.
+        type: str
+        choices: [local, swift]
+        default: local
+      path:
+        description:
+          - Directory of the V(local) bank.
+        type: path
+        default: ~/.ansible/dataprotection/bank
+      container:
+        description:
+          - Container of the V(swift) bank.
+        type: str
+        default: dataprotection-bank
+  namespaces:
+    description:
+      - Kubernetes namespaces whose pods are reported (default - every namespace), and namespaces reported as
+        applications even without any application checkpoint (V(never) then).
+      - An empty list is refused.
+    type: list
+    elements: str
   all_projects:
     description:
       - Report on the resources of every project (needs the admin role; for other credentials, only their own
@@ -88,7 +134,8 @@ options:
   query:
     description:
       - A JMESPath expression over the resources left by the other filters (dicts with C(kind), C(id), C(name),
-        C(project_id), C(project_name), C(availability_zone), C(size), C(status), C(metadata), C(protections));
+        C(project_id), C(project_name), C(availability_zone), C(size), C(status), C(metadata) (labels for pods and
+        applications), C(protections), C(protections_by_kind), and C(namespace) for pods and applications);
         the resources it returns are reported. Needs C(jmespath) on the controller.
     type: str
   include_unprotectable:
@@ -130,15 +177,34 @@ EXAMPLES = r'''
       env: production
     rpo: 6h
     fail_on_violation: true
+
+- name: Volumes (snapshots and Freezer backups), shares, pods and applications of the Swift bank, within 12 hours
+  dataprotection.openstack.protection_report:
+    cloud: mycloud
+    kubeconfig: ~/.kube/prod.yaml
+    bank:
+      type: swift
+    namespaces: [shop, billing]
+    rpo: 12h
+    report_path: "{{ playbook_dir }}/reports"
+  register: report
+
+- name: Pods whose newest checkpoint is in error
+  ansible.builtin.debug:
+    msg: "{{ report.resources | selectattr('kind', 'eq', 'pod') | selectattr('state', 'eq', 'failed') | list }}"
 '''
 
 RETURN = r'''
 resources:
   description:
     - One entry per selected resource and protection name, failures first.
-    - C(state) is V(protected), V(stale), V(never) or V(failed), with a one-line C(reason); C(snapshot_id),
-      C(snapshot_name), C(created_at) and C(age_seconds) describe the newest available protection (null when none);
-      C(last_status) is the status of the newest attempt.
+    - C(state) is V(protected), V(stale), V(never) or V(failed), with a one-line C(reason); C(protection_kind) is
+      V(snapshot), V(share_snapshot), V(freezer_backup) or V(checkpoint) (null on a V(never) row of a name the
+      resource has under no kind); C(snapshot_id), C(snapshot_name), C(created_at) and C(age_seconds) describe the
+      newest available protection (the snapshot, the Cinder backup Freezer made, or the checkpoint - whose
+      C(snapshot_name) is the protection name; null when none); C(last_status) is the status of the newest attempt.
+    - Pods (C(kind) V(pod), C(name) V(namespace/pod)) and applications (V(application), C(name) the namespace) have
+      C(namespace) and no project.
   returned: always
   type: list
   elements: dict
@@ -150,6 +216,7 @@ resources:
       project_name: demo
       resource_status: in-use
       protection: nightly
+      protection_kind: snapshot
       snapshot_id: 5d1c2e3f-0000-4a4b-8c8d-9e9f0a1b2c3d
       snapshot_name: nightly-20261201T020000000000Z
       created_at: "2026-12-01T02:00:00+00:00"
@@ -160,7 +227,8 @@ resources:
 summary:
   description:
     - Counts of the rows by state (C(protected), C(stale), C(never), C(failed)), C(resources) and C(rows) (resources
-      times protection names), C(compliant) (every row protected), and the counts per project in C(projects).
+      times protection names, one row per kind holding the name), C(compliant) (every row protected), and the
+      counts per project in C(projects) (C(namespace <name>) for pods and applications).
   returned: always
   type: dict
   sample:
@@ -172,6 +240,14 @@ summary:
     failed: 0
     compliant: false
     projects: {demo: {protected: 1, stale: 1, never: 1, failed: 0}}
+skipped_services:
+  description:
+    - Kinds of resources or protections not read because the cloud's catalog has no endpoint for their service - for
+      example V(share) on a cloud without Manila, V(freezer_backup) on a cloud without freezer-api.
+  returned: always
+  type: list
+  elements: str
+  sample: [freezer_backup]
 report_files:
   description: The files written with O(report_path) (empty in check mode or without it).
   returned: always
@@ -193,17 +269,23 @@ elapsed:
 from ansible_collections.dataprotection.openstack.plugins.module_utils.base import ProtectionModule
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils import fleet
+from ansible_collections.dataprotection.openstack.plugins.module_utils import fleet_kinds
+from ansible_collections.dataprotection.openstack.plugins.module_utils.args import bank_argument_spec
+from ansible_collections.dataprotection.openstack.plugins.module_utils.bank import check_bank
 from ansible_collections.dataprotection.openstack.plugins.module_utils import report
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import utcnow
 
 
 class ProtectionReportModule(ProtectionModule):
-    option_groups = ('openstack',)
+    option_groups = ('openstack', 'kubernetes')
     metadata_options = ('metadata',)
     argument_spec = dict(
         rpo=dict(type='str', required=True),
         protections=dict(type='list', elements='str'),
-        resource_type=dict(type='str', default='all', choices=['all', 'share', 'volume']),
+        resource_type=dict(type='str', default='all', choices=['all', 'application', 'pod', 'share', 'volume']),
+        # the bank option of the k8s modules, without its default: no bank given, no pod or application reported
+        bank=dict(type='dict', options=bank_argument_spec()['bank']['options']),
+        namespaces=dict(type='list', elements='str'),
         all_projects=dict(type='bool', default=False),
         projects=dict(type='list', elements='str'),
         metadata=dict(type='dict'),
@@ -226,10 +308,29 @@ class ProtectionReportModule(ProtectionModule):
         if p['metadata'] is not None and not p['metadata']:
             raise ProtectionError('metadata is empty: an empty selector selects nothing; omit it to keep every '
                                   'resource')
+        if p['namespaces'] is not None and not p['namespaces']:
+            raise ProtectionError('namespaces is empty: an empty selector selects nothing; omit it for every '
+                                  'namespace')
+        if p['bank'] is not None:
+            check_bank(p['bank'])
         now = utcnow()
-        kinds = fleet.KINDS if p['resource_type'] == 'all' else (p['resource_type'],)
-        reader = fleet.Fleet(self.conn, all_projects=p['all_projects'], projects=p['projects'])
-        records = fleet.select(reader.read(kinds, now=now), metadata=p['metadata'],
+        if p['resource_type'] == 'all':
+            kinds = fleet.KINDS + (fleet_kinds.BANK_KINDS if p['bank'] is not None else ())
+        else:
+            kinds = (p['resource_type'],)
+        kube_kinds = [k for k in kinds if k in fleet_kinds.BANK_KINDS]
+        if kube_kinds and p['bank'] is None:
+            raise ProtectionError('resource_type %s needs bank: the checkpoints of pods and applications are in the '
+                                  'bank of k8s_pod_protect / k8s_app_protect' % p['resource_type'])
+        found, reader = [], None
+        cloud_kinds = [k for k in kinds if k in fleet.KINDS]
+        if cloud_kinds:
+            reader = fleet.Fleet(self.conn, all_projects=p['all_projects'], projects=p['projects'])
+            found.extend(reader.read(cloud_kinds, now=now, interface=p['interface']))
+        if kube_kinds:
+            pods, attempts = fleet_kinds.kube_records(self.kube, self.bank, kube_kinds, p['namespaces'])
+            found.extend(fleet.with_checkpoints(pods, attempts, now))
+        records = fleet.select(found, metadata=p['metadata'],
                                availability_zones=p['availability_zones'], statuses=p['statuses'],
                                name_pattern=p['name_pattern'], query=p['query'],
                                include_unprotectable=p['include_unprotectable'])
@@ -241,8 +342,9 @@ class ProtectionReportModule(ProtectionModule):
                 'protection_report.md': report.markdown(rows, summary, p['rpo'], generated_at),
                 'protection_report.xml': report.junit(rows, summary, p['rpo'], generated_at)})
             files = dict(markdown=written['protection_report.md'], junit=written['protection_report.xml'])
-        result = dict(changed=False, resources=rows, summary=summary, report_files=files, generated_at=generated_at)
-        for warning in reader.warnings:
+        result = dict(changed=False, resources=rows, summary=summary, report_files=files, generated_at=generated_at,
+                      skipped_services=list(reader.skipped) if reader else [])
+        for warning in (reader.warnings if reader else ()):
             self.ansible.warn(warning)
         if p['fail_on_violation'] and not summary['compliant']:
             raise ProtectionError('%d of %d protection checks violate the RPO %s (%d stale, %d never, %d failed)'

@@ -44,7 +44,7 @@ RESOURCES = [
     Resource('namespaces', 'Namespace', namespaced=False, short_names=('ns',), subresources=('status', 'finalize'),
              verbs=('create', 'delete', 'get', 'list', 'patch', 'update', 'watch'), singular='namespace',
              field_selectors=('metadata.name', 'status.phase')),
-    Resource('pods', 'Pod', short_names=('po',), subresources=('status', 'ephemeralcontainers'), singular='pod', categories=('all',),
+    Resource('pods', 'Pod', short_names=('po',), subresources=('status', 'ephemeralcontainers', 'exec'), singular='pod', categories=('all',),
              field_selectors=('metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
                               'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName')),
     Resource('persistentvolumeclaims', 'PersistentVolumeClaim', short_names=('pvc',), subresources=('status',),
@@ -111,7 +111,10 @@ def resource_list(group, version):
         for sub in res.subresources:
             # Real: subresources have an empty singularName and only the verbs they serve.
             verbs = ['update'] if sub == 'finalize' else ['get', 'patch', 'update']
-            entry = {'name': f'{res.name}/{sub}', 'singularName': '', 'namespaced': res.namespaced, 'kind': res.kind, 'verbs': verbs}
+            if sub == 'exec':
+                verbs = ['create', 'get']  # Real: a connect subresource, kind PodExecOptions
+            entry = {'name': f'{res.name}/{sub}', 'singularName': '', 'namespaced': res.namespaced,
+                     'kind': 'PodExecOptions' if sub == 'exec' else res.kind, 'verbs': verbs}
             if sub == 'scale':
                 entry.update(group='autoscaling', version='v1', kind='Scale')  # Real: scale is autoscaling/v1 Scale
             entries.append(entry)

@@ -10,6 +10,7 @@ from .attach import Attacher
 from .cinder import Cinder
 from .controllers import Controllers
 from .discovery import BY_NAME
+from .pod_exec import ExecLog
 from .registry import Registry
 from .store import Store
 
@@ -39,6 +40,7 @@ class Emulator:
         self.attacher = Attacher(self)
         self.hooks = {}
         self.reclaimed = []
+        self.exec_log = ExecLog()  # pods/exec: every exec and the fsfreeze state (GET /emulator/exec-log)
         self._seen_events = set()
         self._dirty = threading.Event()
         self.store.listeners.append(self._on_change)
@@ -88,6 +90,7 @@ class Emulator:
             self.controllers.namespace_seen.clear()
             self.controllers.workloads.reset()
             self.attacher.reset()
+            self.exec_log.reset()
             self.seed()
 
     def start(self):

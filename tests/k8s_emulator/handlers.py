@@ -7,7 +7,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from . import discovery, errors, scale
+from . import discovery, errors, pod_exec, scale
 from .selection import Selector
 
 LOG = logging.getLogger('k8s_emulator')
@@ -174,6 +174,11 @@ class Handler(BaseHTTPRequestHandler):
         registry = self.emulator.registry
         ua = self.headers.get('User-Agent')
         all_namespaces = res.namespaced and namespace is None
+        if sub == 'exec':
+            if method not in ('GET', 'POST'):
+                raise errors.method_not_allowed()
+            pod_exec.serve(self, namespace, name)  # Real: pods/exec answers GET and POST (connect verbs)
+            return
         if method == 'GET':
             if legacy_watch or params.get('watch') in ('true', '1'):
                 if name:
@@ -295,7 +300,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ test-only admin API
     def _admin(self, method, path, body):
-        """``POST /emulator/reset``, ``GET /emulator/state``, ``GET|PATCH /emulator/config``, ``POST /emulator/reconcile``."""
+        """``POST /emulator/reset``, ``GET /emulator/state``, ``GET|PATCH /emulator/config``, ``POST /emulator/reconcile``,
+        ``GET /emulator/exec-log[?namespace=&pod=]``."""
         emu = self.emulator
         if path == '/emulator/reset' and method == 'POST':
             emu.reset()
@@ -314,6 +320,9 @@ class Handler(BaseHTTPRequestHandler):
                     raise errors.bad_request(f'bad value for emulator setting {key!r}: {value!r}') from None
             emu.controllers.kick.set()
             self._send(200, dict(emu.config))
+        elif path == '/emulator/exec-log' and method == 'GET':
+            query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            self._send(200, emu.exec_log.view(query.get('namespace'), query.get('pod')))
         elif path == '/emulator/reconcile' and method == 'POST':
             emu.controllers.reconcile()
             self._send(200, {'status': 'reconciled', 'resourceVersion': str(emu.store.rv)})

@@ -60,6 +60,14 @@ class Result:
         return result
 
 
+class Later:
+    """A driver call's last step, left by a bulk run for after every call's first part (``bulk.run_many``): a step
+    that mostly waits - the race grace - then holds no slot of the bounded pool while the other calls go on."""
+
+    def __init__(self, step):
+        self.step = step
+
+
 class ProtectionDriver(CloudService):
     """Base of the drivers: a cloud service (connection, wait settings) with the four-method contract."""
 

@@ -9,17 +9,26 @@ import concurrent.futures
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import reason_of
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Later
 
 
-def entry_of(call, ref, kind, ref_key):
-    """Run ``call()`` (returning a Result); a dict entry with ``changed``/``failed``/``msg`` - it never raises."""
-    ref = getattr(ref, 'id', ref)
+def attempt(call):
+    """``(call(), None)``, or ``(None, the exception)``."""
     try:
-        result = call()
-        entry = dict(result.data, changed=result.changed, failed=False)
-    except ProtectionError as exc:
-        entry = dict(exc.result, changed=False, failed=True, msg=exc.msg)
+        return call(), None
     except Exception as exc:  # pylint: disable=broad-except
+        return None, exc
+
+
+def entry_of(outcome, ref, kind, ref_key):
+    """A dict entry with ``changed``/``failed``/``msg`` of an ``attempt`` of a driver call (a Result)."""
+    ref = getattr(ref, 'id', ref)
+    result, exc = outcome
+    if exc is None:
+        entry = dict(result.data, changed=result.changed, failed=False)
+    elif isinstance(exc, ProtectionError):
+        entry = dict(exc.result, changed=False, failed=True, msg=exc.msg)
+    else:
         entry = dict(changed=False, failed=True, msg='%s %s: %s' % (kind, ref, reason_of(exc)))
     entry[ref_key] = ref
     entry.pop('before', None)
@@ -47,13 +56,20 @@ def per_project(entries):
 def run_many(items, call, kind, ref_key, concurrency=8, ref=None):
     """``call(item)`` for each item, at most ``concurrency`` at once; one failure never hides the others.
 
-    Entries in the order of ``items``; ``ref(item)`` names the resource of an item (default: the item)."""
+    Entries in the order of ``items``; ``ref(item)`` names the resource of an item (default: the item). A call may
+    return ``Later(step)``: every such step runs once all first parts are done, so a step that mostly waits (the
+    race grace) overlaps the others instead of holding a slot while calls queue behind it."""
     if not items:
         return []
     workers = max(1, min(concurrency, len(items)))
     ref = ref or (lambda item: item)
+
+    def finish(outcome):
+        return attempt(outcome[0].step) if isinstance(outcome[0], Later) else outcome
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda item: entry_of(lambda: call(item), ref(item), kind, ref_key), items))
+        first = list(pool.map(lambda item: attempt(lambda: call(item)), items))
+        final = list(pool.map(finish, first))
+    return [entry_of(outcome, ref(item), kind, ref_key) for item, outcome in zip(items, final)]
 
 
 def summarize(entries, kind, list_key, **extra):

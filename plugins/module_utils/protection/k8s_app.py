@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
 from ansible_collections.dataprotection.openstack.plugins.module_utils import waiter
-from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.base import AVAILABLE
 from ansible_collections.dataprotection.openstack.plugins.module_utils.kube_objects import api_version
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import (
     ConflictError,
@@ -24,7 +23,6 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.errors im
     ProtectionError,
     WaitFailed,
 )
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import restore_point as restore_points
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s import app_objects
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.app_objects import (
@@ -41,11 +39,13 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     restored_pv,
     restored_pvc,
 )
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.undo import undo_restore
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import (
-    K8sPodDriver,
-    _CheckpointPoint,
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.sealed import (
+    SealError,
+    Sealer,
+    is_sealed,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.undo import undo_restore
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s_pod import K8sPodDriver
 
 PLUGIN = 'k8s_app'
 RESOURCE_TYPE = 'OS::Kubernetes::Application'
@@ -62,6 +62,7 @@ def describe_selection(selection):
 
 class K8sAppDriver(K8sPodDriver):
     resource_kind = 'application'
+    plugin = PLUGIN
 
     def __init__(self, conn, kube, bank, objects, **wait):
         super().__init__(conn, kube, bank, **wait)
@@ -71,77 +72,74 @@ class K8sAppDriver(K8sPodDriver):
     def checkpoints(self, source, name):
         return self.bank.list(plugin=PLUGIN, protection=name, resource_key=source[0])
 
-    def restore_point(self, source, name, wanted=None):
-        available = [_CheckpointPoint(c) for c in self.checkpoints(source, name) if c['status'] == AVAILABLE]
-        what = 'namespace %s, protection %s, in the %s' % (source[0], name, self.bank.location)
-        if not available and wanted in (None, restore_points.LATEST):
-            raise NotFoundError('namespace %s has no available checkpoint of protection %s in the %s'
-                                % (source[0], name, self.bank.location))
-        return restore_points.select(available, wanted, what).index
+    def source_label(self, source):
+        return 'namespace %s' % source[0]
 
     # -- protect ----------------------------------------------------------------------------------------------
     def protect(self, source, name, options, dry_run=False):
         namespace, selection = source
         existing = self.checkpoints(source, name)
-        available = [c for c in existing if c['status'] == AVAILABLE]
-        if available:
-            checkpoint = self._checkpoint_result(available[-1])
-            return Result(False, checkpoint=checkpoint, before=checkpoint, after=checkpoint)
+        unchanged = self._unchanged(existing, options, dry_run)
+        if unchanged:
+            return unchanged
         if self.kube.get_namespace(namespace) is None:
             raise NotFoundError('namespace %s not found' % namespace)
         app = app_objects.collect(self.objects, self.kube, namespace, selection.get('label_selector'),
                                   selection.get('pods'), options.get('kinds') or app_objects.OPTIONAL_KINDS)
+        what = '%s in namespace %s' % (describe_selection(selection), namespace)
         if app.problems and not options.get('skip_unprotectable'):
-            raise ProtectionError('%s in namespace %s cannot be protected: %s' % (
-                describe_selection(selection), namespace, '; '.join(app.problems)), problems=app.problems)
+            raise ProtectionError('%s cannot be protected: %s' % (what, '; '.join(app.problems)),
+                                  problems=app.problems)
         workloads = [k for k in app.keys() if k.split('/')[0] in app_objects.WORKLOADS]
         if not workloads:
-            raise ProtectionError('%s in namespace %s selects no pod and no workload: nothing to protect'
-                                  % (describe_selection(selection), namespace), problems=app.problems)
-        volumes = self._volume_records(app.volumes)
-        mode = options.get('backup_mode') or 'snapshot'
+            raise ProtectionError('%s selects no pod and no workload: nothing to protect' % what,
+                                  problems=app.problems)
         resource = dict(type=RESOURCE_TYPE, namespace=namespace, key=namespace, name=namespace,
                         selection=dict((k, v) for k, v in selection.items() if v is not None))
-        protection = dict(name=name, description=options.get('description'), backup_mode=mode)
-        extra = dict(volumes=volumes, objects=app.keys(), members=app.members, skipped=app.problems)
-        if dry_run:
-            planned = dict(id=None, status='(would be created)', plugin=PLUGIN, resource=resource,
-                           protection=protection, extra=extra, bank=self.bank.location)
-            return Result(True, checkpoint=planned, replaced=[c['id'] for c in existing], before=None, after=planned)
-        replaced = []
-        step = self.timings.step
-        if existing:
-            with step('remove stale checkpoints'):
-                for stale in existing:
-                    self._delete_checkpoint(stale)
-                    replaced.append(stale['id'])
-        with step('create checkpoint'):
-            index = self.bank.create(PLUGIN, protection, resource, extra=dict(extra, volumes={}))
-            for record in volumes.values():
-                record.update(mode=mode, protection_name='dp-%s' % index['id'])
-            self.bank.update(index, extra=extra)  # planned first: a deletion after a crash still finds everything
+
+        sealer = self._sealer(options)
+
+        def save_manifests(index):
+            for kind in ORDER:
+                for obj_name, obj in sorted(app.objects[kind].items()):
+                    manifest = dict(clean_manifest(obj, kind), apiVersion=api_version(kind))
+                    if kind == 'Secret' and sealer:
+                        manifest = sealer.seal(manifest)
+                    self.bank.put_resource(index, 'object', object_key(kind, namespace, obj_name), manifest)
+            for entry in app.volumes:
+                self.bank.put_resource(index, 'persistentvolume', entry['pv'],
+                                       clean_manifest(entry['pv_obj'], 'PersistentVolume'))
+
+        extra = dict(objects=app.keys(), members=app.members, skipped=app.problems)
+        if sealer:
+            extra['sealing'] = sealer.describe()
+        return self._checkpointed_protect(existing, name, options, resource, self._volume_records(app.volumes),
+                                          extra, save_manifests, what, dry_run,
+                                          hook_pods=[p for p in app.pods
+                                                     if (p.get('status') or {}).get('phase') == 'Running'])
+
+    @staticmethod
+    def _sealer(options):
+        """With ``encrypt_secrets``: the sealer of a new checkpoint (its own salt)."""
+        if not options.get('encrypt_secrets'):
+            return None
         try:
-            with step('save manifests'):
-                for kind in ORDER:
-                    for obj_name, obj in sorted(app.objects[kind].items()):
-                        self.bank.put_resource(index, 'object', object_key(kind, namespace, obj_name),
-                                               dict(clean_manifest(obj, kind), apiVersion=api_version(kind)))
-                for entry in app.volumes:
-                    self.bank.put_resource(index, 'persistentvolume', entry['pv'],
-                                           clean_manifest(entry['pv_obj'], 'PersistentVolume'))
-                self.bank.update(index)
-            self._protect_volumes(index, volumes, options)
-            with step('mark checkpoint available'):
-                self.bank.update(index, status=AVAILABLE)
-        except Exception as exc:  # pylint: disable=broad-except
-            reason = os_connection.reason_of(exc, self.conn)
-            with step('clean up'):
-                left = self._undo_protect(index, reason)
-            raise ProtectionError('protection %s of %s in namespace %s failed: %s; %s'
-                                  % (name, describe_selection(selection), namespace, reason, left),
-                                  checkpoint=self._checkpoint_result(self.bank.get(index['id'])))
-        checkpoint = self._checkpoint_result(index)
-        return Result(True, checkpoint=checkpoint, replaced=replaced, before=None, after=checkpoint)
+            return Sealer(options['secrets_key'])
+        except SealError as exc:
+            raise ProtectionError(str(exc)) from None
+
+    def _opener(self, index, options):
+        """The sealer that opens a checkpoint's sealed secrets (None when it has none); checked before anything."""
+        sealing = (index.get('extra') or {}).get('sealing')
+        if not sealing:
+            return None
+        if not options.get('secrets_key'):
+            raise ProtectionError('checkpoint %s holds sealed secrets (encrypt_secrets): give the secrets_key that '
+                                  'sealed them' % index['id'], checkpoint=self._checkpoint_result(index))
+        try:
+            return Sealer.for_checkpoint(sealing, options['secrets_key'], index['id'])
+        except SealError as exc:
+            raise ProtectionError(str(exc), checkpoint=self._checkpoint_result(index)) from None
 
     # -- restore ----------------------------------------------------------------------------------------------
     def restore(self, source, name, options, dry_run=False):
@@ -152,17 +150,30 @@ class K8sAppDriver(K8sPodDriver):
         keys = (index.get('extra') or {}).get('objects') or []
         volumes = (index.get('extra') or {}).get('volumes') or {}
         planned = [(key.split('/')[0], key.split('/', 2)[2]) for key in keys]
-        mine = self._restored(target, index['id'], planned)
-        if mine:
-            return self._already_restored(checkpoint, namespace, target, planned, mine, dry_run)
-        create_namespace = self.kube.get_namespace(target) is None
-        if not create_namespace:
-            taken = [object_key(kind, target, obj_name) for kind, obj_name in planned
-                     if self.objects.get(kind, target, obj_name) is not None]
-            if taken:
+        # on_collision=rename: the namespace is the unit renamed - every name inside stays, so no reference needs
+        # rewriting and the copy's Services select only the copy's pods
+        candidates = [target]
+        if options.get('on_collision') == 'rename':
+            candidates += ['%s-%s' % (target[:54], index['id'][:8])] + \
+                ['%s-%s-%d' % (target[:52], index['id'][:8], n) for n in range(2, 10)]
+        for candidate in candidates:
+            mine = self._restored(candidate, index['id'], planned)
+            if mine:
+                return self._already_restored(checkpoint, namespace, candidate, planned, mine, dry_run)
+            create_namespace = self.kube.get_namespace(candidate) is None
+            taken = [] if create_namespace else [object_key(kind, candidate, obj_name) for kind, obj_name in planned
+                                                 if self.objects.get(kind, candidate, obj_name) is not None]
+            if not taken:
+                target = candidate
+                break
+            if len(candidates) == 1:
                 raise ConflictError('cannot restore checkpoint %s into namespace %s: %s already exist; restore into '
-                                    'another namespace with namespace_map, or remove them'
+                                    'another namespace with namespace_map, set on_collision: rename, or remove them'
                                     % (index['id'], target, ', '.join(taken)), checkpoint=checkpoint)
+        else:
+            raise ConflictError('no free namespace for checkpoint %s: %s all hold some of its objects'
+                                % (index['id'], ', '.join(candidates)), checkpoint=checkpoint)
+        options = dict(options, opener=self._opener(index, options))
         resource_map = dict(volumes=dict((v, None) for v in volumes),
                             persistentvolumes=dict((r['pv'], None) for r in volumes.values()),
                             objects=dict((object_key(k, namespace, n), object_key(k, target, n)) for k, n in planned))
@@ -218,6 +229,8 @@ class K8sAppDriver(K8sPodDriver):
             by_claim = dict((r['pvc'], (v, r)) for v, r in volumes.items())
             for kind, obj_name in sorted(planned, key=lambda o: (ORDER.index(o[0]), o[1])):
                 manifest = manifests['object'][object_key(kind, namespace, obj_name)]
+                if is_sealed(manifest):
+                    manifest = options['opener'].unseal(manifest, object_key(kind, namespace, obj_name))
                 with step('create %s %s/%s' % (kind.lower(), target, obj_name)):
                     if kind == 'PersistentVolumeClaim':
                         volume_id, record = by_claim[obj_name]

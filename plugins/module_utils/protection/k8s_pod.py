@@ -27,20 +27,16 @@ kubernetes library.
 from __future__ import annotations
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils import openstack as os_connection
-from ansible_collections.dataprotection.openstack.plugins.module_utils.bank.base import AVAILABLE, ERROR, timestamp
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import (
     ConflictError,
     NotFoundError,
     ProtectionError,
 )
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import ProtectionDriver, Result
-from ansible_collections.dataprotection.openstack.plugins.module_utils.timings import Timings
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import restore_point as restore_points
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_backup import CinderBackups
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.cinder_snapshot import (
-    CinderSnapshotDriver,
-)
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s import inspect
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.checkpoint_driver import (
+    CheckpointDriver,
+)
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.k8s.manifests import (
     ANN_RESTORE_NAME,
     LABEL_CHECKPOINT,
@@ -62,27 +58,9 @@ PLUGIN = 'k8s_pod'
 RESOURCE_TYPE = 'OS::Kubernetes::Pod'
 
 
-class _CheckpointPoint:
-    """A checkpoint index as a restore point (``restore_point.select`` reads id, name and created_at)."""
-
-    def __init__(self, index):
-        self.index = index
-        self.id = self.name = index['id']
-        self.created_at = index.get('created_at')
-
-
-class K8sPodDriver(ProtectionDriver):
+class K8sPodDriver(CheckpointDriver):
     resource_kind = 'pod'
-
-    def __init__(self, conn, kube, bank, **wait):
-        super().__init__(conn, **wait)
-        self.kube = kube
-        self.bank = bank
-        # The volume protections always complete before the checkpoint is available, whatever ``wait`` says.
-        cinder_wait = dict(wait, wait=True)
-        self.snapshots = CinderSnapshotDriver(conn, **cinder_wait)
-        self.backups = CinderBackups(conn, **cinder_wait)
-        self.timings = Timings()  # the steps of protect and restore, for the module's ``timings``
+    plugin = PLUGIN
 
     # -- protectables (pod inspection lives in k8s/inspect.py; it needs no cloud connection) -----------------
     def pod_volumes(self, pod):
@@ -100,31 +78,17 @@ class K8sPodDriver(ProtectionDriver):
     def checkpoints(self, source, name):
         return self.bank.list(plugin=PLUGIN, protection=name, resource_key=pod_key(*source))
 
-    def status(self, source, name):
-        available = [c for c in self.checkpoints(source, name) if c['status'] == AVAILABLE]
-        return available[-1] if available else None
-
-    def restore_point(self, source, name, wanted=None):
-        """The available checkpoint ``wanted`` selects: latest (default), a checkpoint id, or a date/time."""
-        available = [_CheckpointPoint(c) for c in self.checkpoints(source, name) if c['status'] == AVAILABLE]
-        what = 'pod %s, protection %s, in the %s' % (pod_key(*source), name, self.bank.location)
-        if not available and wanted in (None, restore_points.LATEST):
-            raise NotFoundError('pod %s has no available checkpoint of protection %s in the %s'
-                                % (pod_key(*source), name, self.bank.location))
-        return restore_points.select(available, wanted, what).index
-
-    def _checkpoint_result(self, index):
-        return dict(index, bank=self.bank.location) if index else None
+    def source_label(self, source):
+        return 'pod %s' % pod_key(*source)
 
     # -- protect ----------------------------------------------------------------
     def protect(self, source, name, options, dry_run=False):
         namespace, pod_name = source
         key = pod_key(namespace, pod_name)
         existing = self.checkpoints(source, name)
-        available = [c for c in existing if c['status'] == AVAILABLE]
-        if available:
-            checkpoint = self._checkpoint_result(available[-1])
-            return Result(False, checkpoint=checkpoint, before=checkpoint, after=checkpoint)
+        unchanged = self._unchanged(existing, options, dry_run)
+        if unchanged:
+            return unchanged
         pod = self.kube.get_pod(namespace, pod_name)
         if pod is None:
             raise NotFoundError('pod %s not found' % key)
@@ -133,123 +97,18 @@ class K8sPodDriver(ProtectionDriver):
         if problems:
             raise ProtectionError('pod %s cannot be protected: %s' % (key, '; '.join(problems)),
                                   volumes=[self.volume_view(e) for e in entries])
-        volumes = self._volume_records(entries)
-        mode = options.get('backup_mode') or 'snapshot'
         resource = dict(type=RESOURCE_TYPE, id=pod['metadata'].get('uid'), name=pod_name, namespace=namespace, key=key)
-        if dry_run:
-            planned = dict(id=None, status='(would be created)', plugin=PLUGIN, resource=resource,
-                           protection=dict(name=name, description=options.get('description'), backup_mode=mode),
-                           extra=dict(volumes=volumes), bank=self.bank.location)
-            return Result(True, checkpoint=planned, replaced=[c['id'] for c in existing], before=None, after=planned)
-        replaced = []
-        step = self.timings.step
-        if existing:
-            with step('remove stale checkpoints'):
-                for stale in existing:  # a checkpoint of an interrupted or failed run is replaced, never left behind
-                    self._delete_checkpoint(stale)
-                    replaced.append(stale['id'])
-        with step('create checkpoint'):
-            index = self.bank.create(PLUGIN, dict(name=name, description=options.get('description'),
-                                                  backup_mode=mode), resource, extra=dict(volumes={}))
-            protection_name = 'dp-%s' % index['id']
-            for volume_id, record in volumes.items():
-                record.update(mode=mode, protection_name=protection_name)
-            # planned first: a run that dies half-way leaves a checkpoint whose deletion still finds everything
-            self.bank.update(index, extra=dict(volumes=volumes))
-        try:
-            with step('save manifests'):
-                self.bank.put_resource(index, 'pod', key, clean_manifest(pod, 'Pod'))
-                for entry in entries:
-                    self.bank.put_resource(index, 'persistentvolumeclaim', pod_key(namespace, entry['pvc']),
-                                           clean_manifest(entry['pvc_obj'], 'PersistentVolumeClaim'))
-                    self.bank.put_resource(index, 'persistentvolume', entry['pv'],
-                                           clean_manifest(entry['pv_obj'], 'PersistentVolume'))
-                self.bank.update(index)
-            self._protect_volumes(index, volumes, options)
-            with step('mark checkpoint available'):
-                self.bank.update(index, status=AVAILABLE)
-        except Exception as exc:  # pylint: disable=broad-except
-            reason = os_connection.reason_of(exc, self.conn)
-            with step('clean up'):
-                left = self._undo_protect(index, reason)
-            raise ProtectionError('protection %s of pod %s failed: %s; %s' % (name, key, reason, left),
-                                  checkpoint=self._checkpoint_result(self.bank.get(index['id'])))
-        checkpoint = self._checkpoint_result(index)
-        return Result(True, checkpoint=checkpoint, replaced=replaced, before=None, after=checkpoint)
 
-    def _volume_records(self, entries):
-        """{Cinder volume id: its PV, PVC, source, size, AZ and type} of protectable volume entries."""
-        volumes = {}
-        for entry in entries:
-            volume = self.snapshots.find_volume(entry['cinder_volume_id'])
-            volumes.setdefault(volume.id, dict(pv=entry['pv'], pvc=entry['pvc'], source=entry['source'],
-                                               size=volume.size, availability_zone=volume.availability_zone,
-                                               volume_type=volume.volume_type))
-        return volumes
+        def save_manifests(index):
+            self.bank.put_resource(index, 'pod', key, clean_manifest(pod, 'Pod'))
+            for entry in entries:
+                self.bank.put_resource(index, 'persistentvolumeclaim', pod_key(namespace, entry['pvc']),
+                                       clean_manifest(entry['pvc_obj'], 'PersistentVolumeClaim'))
+                self.bank.put_resource(index, 'persistentvolume', entry['pv'],
+                                       clean_manifest(entry['pv_obj'], 'PersistentVolume'))
 
-    def _protect_volumes(self, index, volumes, options):
-        """Protect each volume in turn, recording in the checkpoint when each one's protection was taken."""
-        mode = options.get('backup_mode') or 'snapshot'
-        for order, (volume_id, record) in enumerate(volumes.items(), 1):
-            with self.timings.step('%s volume %s' % (mode, volume_id)):
-                record.update(self._protect_volume(volume_id, record, index, options), order=order,
-                              taken_at=timestamp())
-            with self.timings.step('save volume %s' % volume_id):
-                self.bank.put_resource(index, 'volume', volume_id, record)
-                self.bank.update(index, extra=dict(index.get('extra') or {}, volumes=volumes))
-
-    def _protect_volume(self, volume_id, record, index, options):
-        description = options.get('description') or 'checkpoint %s of pod %s' % (index['id'], index['resource']['key'])
-        if record['mode'] == 'backup':
-            backup, _changed = self.backups.create(volume_id, record['protection_name'], description=description,
-                                                   force=options.get('force', True),
-                                                   protection=record['protection_name'])
-            return dict(backup_id=backup.id, status=backup.status)
-        metadata = {'dataprotection_checkpoint': index['id']}
-        result = self.snapshots.protect(volume_id, record['protection_name'],
-                                        dict(description=description, force=options.get('force', True),
-                                             metadata=metadata))
-        return dict(snapshot_id=result.data['snapshot']['id'], status=result.data['snapshot']['status'])
-
-    def _undo_protect(self, index, reason):
-        try:
-            self._delete_checkpoint(index)
-            return 'the checkpoint %s and the volume protections made for it were removed' % index['id']
-        except Exception as exc:  # pylint: disable=broad-except
-            try:
-                self.bank.update(index, status=ERROR, error=reason)
-            except Exception:  # pylint: disable=broad-except
-                pass
-            return ('cleaning up failed (%s): checkpoint %s is left in status error; state=absent removes it'
-                    % (os_connection.reason_of(exc, self.conn), index['id']))
-
-    # -- delete -------------------------------------------------------------------
-    def _delete_checkpoint(self, index):
-        """Remove the Cinder snapshots/backups a checkpoint made (found by their names), then its bank data."""
-        for volume_id, record in ((index.get('extra') or {}).get('volumes') or {}).items():
-            name = record.get('protection_name')
-            if not name:
-                continue
-            if record.get('mode') == 'backup':
-                ids = set([record['backup_id']] if record.get('backup_id') else [])
-                try:
-                    ids.update(b.id for b in self.backups.find_backups(volume_id, name))
-                except Exception as exc:  # pylint: disable=broad-except
-                    if not os_connection.is_not_found(exc):
-                        raise
-                for backup_id in sorted(ids):
-                    self.backups.delete(backup_id)
-            else:
-                self.snapshots.delete(volume_id, name)
-        self.bank.delete(index)
-
-    def delete(self, source, name, dry_run=False):
-        existing = self.checkpoints(source, name)
-        before = [self._checkpoint_result(c) for c in existing]
-        if not dry_run:
-            for index in existing:
-                self._delete_checkpoint(index)
-        return Result(bool(existing), checkpoint=None, deleted=[c['id'] for c in existing], before=before, after=[])
+        return self._checkpointed_protect(existing, name, options, resource, self._volume_records(entries), {},
+                                          save_manifests, 'pod %s' % key, dry_run, hook_pods=[pod])
 
     # -- restore ------------------------------------------------------------------
     def restore(self, source, name, options, dry_run=False):
@@ -379,16 +238,3 @@ class K8sPodDriver(ProtectionDriver):
         view = pod_view(pod)
         return Result(True, checkpoint=checkpoint, restored=view, resource_map=resource_map, created=created,
                       before=None, after=view)
-
-    def _restore_volume(self, volume_id, record, volume_name, options, created):
-        description = options.get('restore_description')
-        if record.get('mode') == 'backup':
-            volume = self.backups.restore_to_new_volume(record['backup_id'], volume_name, description=description,
-                                                        availability_zone=record.get('availability_zone'))
-            created['volumes'].append(volume.id)
-            return volume.id
-        result = self.snapshots.restore(volume_id, record['protection_name'],
-                                        dict(restore_name=volume_name, restore_description=description))
-        new_id = result.data['resource_map'][volume_id]
-        created['volumes'].append(new_id)
-        return new_id

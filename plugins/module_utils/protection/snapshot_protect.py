@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ConflictError, ProtectionError, WaitFailed
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import rotation
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import MANAGED_KEY, PROTECTION_KEY, Result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import (
+    MANAGED_KEY,
+    PROTECTION_KEY,
+    Later,
+    Result,
+)
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshot_delete import remove_or_name
 
 
@@ -40,10 +45,15 @@ class SnapshotProtection:
             result = self._protect_rotating(source, name, options, ours, dry_run)
         else:
             result = self._protect_single(source, name, options, ours, foreign, dry_run)
-        result.data['foreign_snapshots'] = [s.id for s in foreign]
-        result.data['adopted'] = [s.id for s in adopted]
-        result.changed = result.changed or bool(adopted)
-        return result
+
+        def complete(result):
+            result.data['foreign_snapshots'] = [s.id for s in foreign]
+            result.data['adopted'] = [s.id for s in adopted]
+            result.changed = result.changed or bool(adopted)
+            return result
+        if isinstance(result, Later):
+            return Later(lambda step=result.step: complete(step()))
+        return complete(result)
 
     def _adopt(self, source, name, foreign, dry_run):
         """Take over the foreign snapshot named like the protection (``adopt: true``) by writing our metadata."""
@@ -95,11 +105,17 @@ class SnapshotProtection:
                                               **{self.snapshot_key: planned}))
         # An errored snapshot of a previous run is replaced, never left behind.
         deleted = self._delete_snapshots(broken, source)
-        snapshot = self._create_snapshot(source, name, name, options)
-        snapshot, changed = self._settle_race(source, name, snapshot)
-        return Result(changed or bool(deleted), **self._views(source, deleted=deleted, before=None,
-                                                              after=view(snapshot),
-                                                              **{self.snapshot_key: view(snapshot)}))
+        # In a bulk run only the create holds a slot of the pool; waiting for every snapshot and the race check
+        # come after all creates (by then most snapshots are ready: one read each).
+        created = self._create_snapshot(source, name, name, options, wait=not self.bulk_run)
+
+        def settle():
+            snapshot = self._wait_snapshot(created, source) if self.wait and self.bulk_run else created
+            snapshot, changed = self._settle_race(source, name, snapshot)
+            return Result(changed or bool(deleted), **self._views(source, deleted=deleted, before=None,
+                                                                  after=view(snapshot),
+                                                                  **{self.snapshot_key: view(snapshot)}))
+        return Later(settle) if self.bulk_run else settle()
 
     def _protect_rotating(self, source, name, options, ours, dry_run):
         plan = rotation.RotationPlan(ours, options['retain'], options.get('min_age') or 0, self.SNAPSHOT_FAIL)
@@ -129,11 +145,11 @@ class SnapshotProtection:
                                   **self._views(source))
         self._check_source_extra(source, options)
 
-    def _create_snapshot(self, source, snapshot_name, protection, options):
+    def _create_snapshot(self, source, snapshot_name, protection, options, wait=True):
         metadata = dict(options.get('metadata') or {})
         metadata.update(managed_metadata(protection))
         snapshot = self._create_snapshot_call(source, snapshot_name, options, metadata)
-        if not self.wait:
+        if not (self.wait and wait):
             return snapshot
         return self._wait_snapshot(snapshot, source)
 

@@ -55,6 +55,8 @@ class SnapshotDriver(SnapshotProtection, SnapshotDeletion, SnapshotRestore, Prot
     #: the admin command that moves a stuck snapshot to a deletable status ({id} is filled in)
     RESET_COMMAND = 'reset the snapshot status to error'
     race_grace = RACE_GRACE_SECONDS
+    # In a bulk run a new snapshot's race check is left for after every volume's snapshot (``bulk.Later``).
+    bulk_run = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -209,8 +211,12 @@ class SnapshotDriver(SnapshotProtection, SnapshotDeletion, SnapshotRestore, Prot
     # -- bulk and listing -------------------------------------------------
     def protect_many(self, sources, name, options, concurrency=8, dry_run=False):
         """Protect each source independently; one failure never hides the others' results."""
-        return bulk.run_many(sources, lambda s: self.protect(s, name, options, dry_run=dry_run), self.resource_kind,
-                             self.source_ref_key, concurrency)
+        self.bulk_run = True
+        try:
+            return bulk.run_many(sources, lambda s: self.protect(s, name, options, dry_run=dry_run),
+                                 self.resource_kind, self.source_ref_key, concurrency)
+        finally:
+            self.bulk_run = False
 
     def delete_many(self, sources, name, concurrency=8, dry_run=False):
         return bulk.run_many(sources, lambda s: self.delete(s, name, dry_run=dry_run), self.resource_kind,

@@ -333,6 +333,8 @@ def k8s_pod_cases(c):
     b.add('pod-missing', ['%s-ns/%s-pod' % (m, m), 'not found'], 'no such pod')
     b.add('restore-without-checkpoint', ['%s-ns/%s-pod' % (m, m), m + '-b', 'no available checkpoint'],
           'restore of a protection that has no checkpoint', state='restored')
+    b.add('retain-negative', ['retain must be >= 1'], 'a negative retain', retain=-2)
+    b.add('min_age-without-retain', ['min_age', 'set retain as well'], 'min_age alone', min_age=60)
     return b.cases
 
 
@@ -361,7 +363,7 @@ def k8s_app_cases(c):
           namespace_map='copy')
     b.add('kind-bad', ['exclude_kinds', 'must be one or more of'], 'a kind that is not optional',
           exclude_kinds=['PersistentVolumeClaim'])
-    b.shared(choices=[('state', 'snapshotted'), ('backup_mode', 'clone')])
+    b.shared(choices=[('state', 'snapshotted'), ('backup_mode', 'clone'), ('on_collision', 'overwrite')])
     b.add('namespace-uppercase', ['namespace', 'not a valid Kubernetes namespace name'], 'uppercase namespace',
           namespace=m.upper())
     b.add('namespace-64', ['namespace', 'at most 63'], 'namespace longer than a DNS label',
@@ -382,6 +384,28 @@ def k8s_app_cases(c):
     b.add('namespace-missing', ['namespace %s-ns not found' % m], 'no such namespace')
     b.add('restore-without-checkpoint', [m + '-ns', m + '-p', 'no available checkpoint'],
           'restore of a protection that has no checkpoint', state='restored')
+    b.add('retain-zero', ['retain must be >= 1'], 'retain 0', retain=0)
+    b.add('min_age-without-retain', ['min_age', 'set retain as well'], 'min_age alone', min_age=60)
+    b.add('min_age-negative', ['min_age must be >= 0'], 'a negative min_age', retain=2, min_age=-1)
+    b.add('encrypt-without-key', ['encrypt_secrets needs secrets_key'], 'encrypt_secrets without a passphrase',
+          encrypt_secrets=True)
+    b.add('secrets_key-short', ['secrets_key is shorter than 12'], 'a passphrase too short to resist guessing',
+          encrypt_secrets=True, secrets_key='x7q-9')
+    b.add('encrypt-not-bool', ['encrypt_secrets'], 'encrypt_secrets not a boolean', encrypt_secrets='perhaps')
+    freeze = dict(command=['fsfreeze', '--freeze', '/data'])
+    b.add('hooks-command-empty', ['hooks.pre[0].command is empty'], 'a pre hook without command',
+          hooks={'pre': [dict(command=[])]})
+    b.add('hooks-command-missing', ['command', 'pre'], 'a pre hook without the command key',
+          hooks={'pre': [dict(container='db')]})
+    b.add('hooks-on_error-bad', ['on_error', 'must be one of'], 'on_error not fail or continue',
+          hooks={'post': [dict(freeze, on_error='ignore')]})
+    b.add('hooks-timeout-negative', ['hooks.pre[0].timeout must be > 0'], 'a negative hook timeout',
+          hooks={'pre': [dict(freeze, timeout=-5)]})
+    b.add('hooks-timeout-text', ['timeout'], 'a hook timeout that is not a number',
+          hooks={'pre': [dict(freeze, timeout='soon')]})
+    b.add('hooks-unknown-key', ['hooks', 'phase'], 'an unknown hooks key', hooks={'phase': 'pre'})
+    b.add('hooks-container-blank', ['hooks.post[0].container is empty'], 'a blank hook container',
+          hooks={'post': [dict(freeze, container=' ')]})
     return b.cases
 
 

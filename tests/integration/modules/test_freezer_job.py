@@ -475,3 +475,298 @@ def test_admin_scope_timeout_0_and_restore_after_the_source_is_gone(cloud_env, a
             admin_conn.block_storage.delete_volume(leftover.id, ignore_missing=True)
             wait_status(lambda v=leftover: get_or_none(admin_conn.block_storage.get_volume, v.id), {'gone', 'error'})
         admin_conn.block_storage.delete_type(nowhere)
+
+
+# -- issue 14: image-booted servers in Freezer's nova mode (backup to Swift, restore as a NEW server) ---------------
+@pytest.fixture
+def nova_servers(os_conn_factory, admin_conn, freezer, unique):
+    """Boot image-booted servers (fake driver, no network) named ``<unique>...``; at teardown everything the test,
+    the agent and the module made for them goes: servers, Glance images, the Swift containers freezer_<unique>*,
+    Freezer jobs and records, flavors."""
+    conn = os_conn_factory('localcloud-demo', compute_api_version='2.90')
+    made = dict(flavors=[])
+
+    def boot(name, image=None, flavor='dp.tiny'):
+        if image is None:
+            image = conn.image.find_image('dp-tiny', ignore_missing=False)
+        server = conn.compute.create_server(name=name, image_id=image.id, networks='none',
+                                            flavor_id=conn.compute.find_flavor(flavor, ignore_missing=False).id)
+        server = wait_status(lambda: get_or_none(conn.compute.get_server, server.id), {'ACTIVE', 'ERROR'}, timeout=180)
+        assert server.status == 'ACTIVE', server.fault
+        return server
+
+    def flavor(name, ram):
+        made['flavors'].append(admin_conn.compute.create_flavor(name=name, ram=ram, vcpus=1, disk=1))
+        return made['flavors'][-1]
+
+    yield dict(conn=conn, boot=boot, flavor=flavor)
+    servers = [s for s in conn.compute.servers() if unique in (s.name or '')]
+    for server in servers:
+        conn.compute.delete_server(server.id, ignore_missing=True)
+    for server in servers:
+        wait_status(lambda s=server: get_or_none(conn.compute.get_server, s.id), {'gone'}, timeout=180)
+    for image in conn.image.images(owner=conn.current_project_id):
+        if unique in (image.name or ''):
+            conn.image.delete_image(image.id, ignore_missing=True)
+    for container in [c.name for c in conn.object_store.containers() if unique in c.name]:
+        for obj in conn.object_store.objects(container):
+            conn.object_store.delete_object(obj, container=container, ignore_missing=True)
+        conn.object_store.delete_container(container, ignore_missing=True)
+    for job_doc in freezer.jobs():
+        if any(unique in ((a.get('freezer_action') or {}).get('backup_name') or '') for a in job_doc['job_actions']):
+            freezer.delete_job_and_actions(job_doc)
+    for record in freezer.get('/backups', limit=1000)[1]['backups']:
+        if unique in ((record.get('backup_metadata') or {}).get('backup_name') or ''):
+            freezer.conn.session.delete(freezer.base + '/backups/' + record['backup_id'], raise_exc=False)
+    for made_flavor in made['flavors']:
+        admin_conn.compute.delete_flavor(made_flavor.id, ignore_missing=True)
+
+
+def own_images(conn, text):
+    return [i for i in conn.image.images(owner=conn.current_project_id) if text in (i.name or '')]
+
+
+def servers_named(conn, text):
+    return [s for s in conn.compute.servers() if text in (s.name or '')]
+
+
+def swift_objects(conn, container):
+    try:
+        return [o.name for o in conn.object_store.objects(container)]
+    except Exception as exc:  # pylint: disable=broad-except
+        if getattr(exc, 'status_code', None) == 404:
+            return None
+        raise
+
+
+def assert_nothing_left_by(conn, freezer, name, server_id):
+    """Nova, Glance, Swift and freezer-api after a failed operation of protection ``name`` on ``server_id``."""
+    assert freezer.jobs_of(name) == []
+    assert own_images(conn, 'freezer_backup_' + server_id) == []
+
+
+def test_server_image_booted_nova_backup_and_restore_after_image_and_server_deleted(cloud_env, nova_servers, freezer,
+                                                                                    scheduler, unique):
+    conn = nova_servers['conn']
+    data = os.urandom(16384)
+    image = conn.image.create_image(name=unique + '-img', data=data, disk_format='raw', container_format='bare')
+    server = nova_servers['boot'](unique + '-srv', image=image)
+    base = dict(resource_type='server', resource_id=server.id, backup_name=unique, client_id=scheduler['client_id'],
+                timeout=180)
+    container = 'freezer_' + unique
+
+    check = job(cloud_env, check=True, operation='backup', **base)
+    assert check.changed is True and not check.failed, check
+    [action] = [a['freezer_action'] for a in check['job']['job_actions']]
+    assert (action['mode'], action['engine_name'], action['nova_inst_id']) == ('nova', 'nova', server.id)
+    assert freezer.jobs_of(unique) == [] and swift_objects(conn, container) is None
+
+    backup = job(cloud_env, operation='backup', **base)
+    assert backup.changed is True and not backup.failed, backup
+    print('nova backup one-shot: %.1f s (play %.1f s)' % (backup['elapsed'], backup.seconds))
+    assert backup['resource']['boot'] == 'image' and backup['resource']['image_id'] == image.id
+    [record] = freezer.backups_of(unique)
+    assert record['backup_metadata']['nova_inst_id'] == server.id
+    objects = swift_objects(conn, container)
+    assert any(o.startswith('data/nova/') and server.id in o for o in objects), objects
+    assert freezer.jobs_of(unique) == [] and own_images(conn, 'freezer_backup_' + server.id) == []
+
+    # the server's Glance image is deleted: the backup carries the disk
+    conn.image.delete_image(image.id)
+    wait_status(lambda: get_or_none(conn.image.get_image, image.id), {'gone', 'deleted'})
+    new_name = unique + '-restored'
+    restore = dict(base, operation='restore', restore_server_name=new_name)
+    check = job(cloud_env, check=True, **restore)
+    assert check.changed is True and not check.failed, check
+    assert check['resource_map'] == {server.id: '(would be created)'} and servers_named(conn, new_name) == []
+    restored = job(cloud_env, **restore)
+    assert restored.changed is True and not restored.failed, restored
+    print('nova restore one-shot: %.1f s (play %.1f s)' % (restored['elapsed'], restored.seconds))
+    [new_server] = servers_named(conn, new_name)
+    assert restored['resource_map'] == {server.id: new_server.id} and new_server.id != server.id
+    assert new_server.status == 'ACTIVE' and new_server.flavor.original_name == 'dp.tiny'
+    assert new_server.metadata['dataprotection_restored_from'] == record['backup_id']
+    assert conn.image.download_image(new_server.image['id']).content == data  # the original disk, from Swift
+    again = job(cloud_env, **restore)
+    assert again.changed is False and again['resource_map'] == {server.id: new_server.id}, again
+    assert job(cloud_env, check=True, **restore).changed is False
+    assert len(servers_named(conn, new_name)) == 1 and freezer.jobs_of(unique) == []
+
+    # the server is deleted too: restore by its id, with another flavor and name
+    conn.compute.delete_server(server.id)
+    wait_status(lambda: get_or_none(conn.compute.get_server, server.id), {'gone'}, timeout=180)
+    small = nova_servers['flavor'](unique + '-small', ram=128)
+    by_name = job(cloud_env, **dict(restore, resource_id=unique + '-srv'))
+    assert by_name.failed and 'give its id' in by_name['msg'], by_name
+    no_traceback(by_name)
+    dr = job(cloud_env, **dict(restore, restore_server_name=new_name + '-dr', restore_flavor=small.name))
+    assert dr.changed is True and not dr.failed, dr
+    [dr_server] = servers_named(conn, new_name + '-dr')
+    assert dr['resource_map'] == {server.id: dr_server.id} and dr_server.status == 'ACTIVE'
+    assert dr_server.flavor.original_name == small.name and dr['resource']['source_exists'] is False
+    assert len(servers_named(conn, unique)) == 2  # the agent's own server was replaced, not left
+    assert conn.image.download_image(dr_server.image['id']).content == data
+    assert freezer.jobs_of(unique) == []
+
+
+def test_server_nova_failures_leave_nothing(cloud_env, admin_conn, nova_servers, freezer, scheduler, unique):
+    conn = nova_servers['conn']
+    flavor = nova_servers['flavor'](unique + '-f', ram=64)
+    server = nova_servers['boot'](unique + '-srv', flavor=flavor.name)
+    base = dict(resource_type='server', resource_id=server.id, backup_name=unique, client_id=scheduler['client_id'],
+                timeout=180)
+    backup = job(cloud_env, operation='backup', **base)
+    assert backup.changed is True and not backup.failed, backup
+
+    # the recorded flavor (the agent looks it up by name) now asks more than any host has: the agent's own server
+    # goes to ERROR after the agent reported success
+    admin_conn.compute.delete_flavor(flavor.id)
+    nova_servers['flavor'](flavor.name, ram=4096000)
+    agent_error = job(cloud_env, operation='restore', **base)
+    assert agent_error.failed and 'ERROR' in agent_error['msg'] and 'No valid host' in agent_error['msg'], agent_error
+    assert 'was removed' in agent_error['msg'] and 'left behind' not in agent_error['msg'], agent_error
+    no_traceback(agent_error)
+    assert [s.id for s in servers_named(conn, unique)] == [server.id]
+    assert own_images(conn, 'freezer_restore_' + unique) == [] and freezer.jobs_of(unique) == []
+
+    # Nova puts the restored server in ERROR (a flavor no host can take): one message, server and image removed
+    huge = nova_servers['flavor'](unique + '-huge', ram=4096000)
+    failed = job(cloud_env, operation='restore', restore_flavor=huge.name, restore_server_name=unique + '-err', **base)
+    assert failed.failed and 'ERROR' in failed['msg'] and 'No valid host' in failed['msg'], failed
+    assert 'was removed' in failed['msg'] and 'left behind' not in failed['msg'], failed
+    no_traceback(failed)
+    assert [s.id for s in servers_named(conn, unique)] == [server.id]
+    assert own_images(conn, 'freezer_restore_' + unique) == []
+    assert_nothing_left_by(conn, freezer, unique, server.id)
+
+    # the server's disk is gone under the agent (the snapshot fails): the job fails, the agent's container goes
+    other = unique + '-gone'
+    os.remove(os.path.join(ROOT, '.localcloud', 'nova', 'instances', server.id, 'disk'))
+    gone = job(cloud_env, operation='backup', **dict(base, backup_name=other))
+    assert gone.failed and 'Freezer reports the job failed' in gone['msg'], gone
+    no_traceback(gone)
+    assert swift_objects(conn, 'freezer_' + other) in (None, []), gone['msg']
+    assert freezer.backups_of(other) == []
+    assert_nothing_left_by(conn, freezer, other, server.id)
+
+    # the source is gone: a backup names it; a restore without a backup of that protection names what is missing
+    conn.compute.delete_server(server.id)
+    wait_status(lambda: get_or_none(conn.compute.get_server, server.id), {'gone'}, timeout=180)
+    missing = job(cloud_env, operation='backup', **dict(base, backup_name=other))
+    assert missing.failed and 'not found' in missing['msg'] and server.id in missing['msg'], missing
+    nothing = job(cloud_env, operation='restore', **dict(base, backup_name=other))
+    assert nothing.failed and 'has no Freezer nova backup named %s' % other in nothing['msg'], nothing
+    for result in (missing, nothing):
+        no_traceback(result)
+    assert freezer.jobs_of(other) == [] and swift_objects(conn, 'freezer_' + other) in (None, [])
+    assert servers_named(conn, unique) == []
+
+
+# -- issue 14: a tenant backup (servers and volumes of a project) restored as new resources with restore_prefix -----
+@pytest.fixture
+def tenant(admin_conn, clouds_yaml, os_conn_factory, unique):
+    """A project of its own (a tenant backup covers everything in the project: the shared demo project holds other
+    people's resources), with the demo user's roles, as cloud ``<unique>`` in a clouds.yaml of its own. Jobs run on
+    the local cloud's central scheduler (its client is visible to every project). At teardown everything in the
+    project goes, then the project."""
+    ident = admin_conn.identity
+    project = ident.create_project(name=unique, domain_id='default', description='freezer_job tenant test')
+    demo_user = ident.find_user('demo', domain_id='default', ignore_missing=False)
+    demo_project = ident.find_project('demo', domain_id='default', ignore_missing=False)
+    for assignment in ident.role_assignments(user_id=demo_user.id, scope_project_id=demo_project.id):
+        ident.assign_project_role_to_user(project, demo_user, assignment.role['id'])
+    with open(clouds_yaml) as handle:
+        config = yaml.safe_load(handle)
+    entry = dict(config['clouds']['localcloud-demo'], compute_api_version='2.90')
+    entry['auth'] = dict(entry['auth'], project_name=unique)
+    config['clouds'][unique] = entry
+    workdir = tempfile.mkdtemp(prefix='dp-tenant-')
+    path = os.path.join(workdir, 'clouds.yaml')
+    with open(path, 'w') as handle:
+        yaml.safe_dump(config, handle)
+    import openstack.config
+    import openstack.connection
+    conn = openstack.connection.Connection(config=openstack.config.OpenStackConfig(
+        config_files=[path], load_envvars=False).get_one(cloud=unique))
+    yield dict(conn=conn, env={'OS_CLIENT_CONFIG_FILE': path}, cloud=unique, project=project,
+               freezer=Freezer(conn))
+    tenant_freezer = Freezer(conn)
+    for job_doc in tenant_freezer.jobs():
+        tenant_freezer.delete_job_and_actions(job_doc)
+    for record in tenant_freezer.get('/backups', limit=1000)[1]['backups']:
+        conn.session.delete(tenant_freezer.base + '/backups/' + record['backup_id'], raise_exc=False)
+    servers = list(conn.compute.servers())
+    for server in servers:
+        conn.compute.delete_server(server.id, ignore_missing=True)
+    for server in servers:
+        wait_status(lambda s=server: get_or_none(conn.compute.get_server, s.id), {'gone'}, timeout=180)
+    for image in conn.image.images(owner=project.id):
+        conn.image.delete_image(image.id, ignore_missing=True)
+    bs = conn.block_storage
+    for backup in bs.backups(details=True):
+        bs.delete_backup(backup.id, ignore_missing=True)
+        wait_status(lambda b=backup: get_or_none(bs.get_backup, b.id), {'gone', 'error'})
+    for volume in bs.volumes(details=True):
+        bs.delete_volume(volume.id, ignore_missing=True)
+        wait_status(lambda v=volume: get_or_none(bs.get_volume, v.id), {'gone', 'error'})
+    for container in [c.name for c in conn.object_store.containers()]:
+        for obj in conn.object_store.objects(container):
+            conn.object_store.delete_object(obj, container=container, ignore_missing=True)
+        conn.object_store.delete_container(container, ignore_missing=True)
+    ident.delete_project(project.id)
+
+
+def test_project_backup_and_restore_with_prefix_after_everything_was_deleted(tenant, unique):
+    conn, env, freezer_t = tenant['conn'], tenant['env'], tenant['freezer']
+    data = os.urandom(16384)
+    image = conn.image.create_image(name=unique + '-img', data=data, disk_format='raw', container_format='bare')
+    server = conn.compute.create_server(name=unique + '-web', image_id=image.id, networks='none',
+                                        flavor_id=conn.compute.find_flavor('dp.tiny', ignore_missing=False).id)
+    volume = conn.block_storage.create_volume(name=unique + '-data', size=1, availability_zone='nova')
+    volume = wait_status(lambda: get_or_none(conn.block_storage.get_volume, volume.id), {'available', 'error'})
+    server = wait_status(lambda: get_or_none(conn.compute.get_server, server.id), {'ACTIVE', 'ERROR'}, timeout=180)
+    assert volume.status == 'available' and server.status == 'ACTIVE', server.fault
+    marker = ('dataprotection tenant %s' % unique).encode()
+    write_marker(volume.id, marker)
+    base = dict(cloud=tenant['cloud'], resource_type='project', backup_name=unique, client_id='localcloud-central',
+                timeout=300)
+
+    check = job(env, check=True, operation='backup', **base)
+    assert check.changed is True and not check.failed, check
+    actions = sorted((a['freezer_action']['mode'], a['freezer_action'].get('nova_inst_id') or
+                      a['freezer_action'].get('cindernative_vol_id')) for a in check['job']['job_actions'])
+    assert actions == sorted([('nova', server.id), ('cindernative', volume.id)])
+    backup = job(env, operation='backup', **base)
+    assert backup.changed is True and not backup.failed, backup
+    print('tenant backup one-shot: %.1f s %s' % (backup['elapsed'], backup['timings']))
+    assert [r['backup_metadata']['nova_inst_id'] for r in freezer_t.backups_of(unique)
+            if r['backup_metadata'].get('mode') == 'nova'] == [server.id]
+    assert [b.status for b in backups_named(conn, volume.id, unique)] == ['available']
+    assert freezer_t.jobs_of(unique) == []
+
+    # everything is gone: the server, its image, the volume
+    conn.compute.delete_server(server.id)
+    conn.image.delete_image(image.id)
+    conn.block_storage.delete_volume(volume.id)
+    wait_status(lambda: get_or_none(conn.compute.get_server, server.id), {'gone'}, timeout=180)
+    wait_status(lambda: get_or_none(conn.block_storage.get_volume, volume.id), {'gone'})
+
+    restore = dict(base, operation='restore', restore_prefix='dr-')
+    check = job(env, check=True, **restore)
+    assert check.changed is True and not check.failed, check
+    assert sorted(check['resource_map']) == sorted([server.id, volume.id])
+    assert list(conn.compute.servers()) == [] and list(conn.block_storage.volumes()) == []
+    restored = job(env, **restore)
+    assert restored.changed is True and not restored.failed, restored
+    print('tenant restore one-shot: %.1f s %s' % (restored['elapsed'], restored['timings']))
+    [new_server] = list(conn.compute.servers())
+    [new_volume] = list(conn.block_storage.volumes(details=True))
+    assert restored['resource_map'] == {server.id: new_server.id, volume.id: new_volume.id}
+    assert new_server.name == 'dr-%s-web' % unique and new_server.status == 'ACTIVE'
+    assert conn.image.download_image(new_server.image['id']).content == data
+    assert new_volume.name == 'dr-' + volume.id and new_volume.status == 'available'
+    assert read_marker(new_volume.id, len(marker)) == marker
+    again = job(env, **restore)
+    assert again.changed is False and again['resource_map'] == restored['resource_map'], again
+    assert job(env, check=True, **restore).changed is False
+    assert len(list(conn.compute.servers())) == 1 and freezer_t.jobs_of(unique) == []

@@ -234,3 +234,126 @@ def test_restore_failing_half_way_leaves_nothing(ctx, core, apps, storage, conn,
     new_id = failed['resource_map']['volumes'][next(iter(failed['resource_map']['volumes']))]
     assert wait_status(lambda: get_or_none(conn.block_storage.get_volume, new_id), {'gone'}) is None
     assert leftovers(core, storage, conn, target) == []
+
+
+def test_retention_sealed_secrets_and_services_answering(ctx, core, apps, storage, conn, cluster, unique, bank_dir):
+    """retain/min_age rotate whole checkpoints (their Cinder snapshots with them); encrypt_secrets keeps the secret
+    out of the bank and of the output, and a restore needs the passphrase; a restored Service selects the restored
+    pods (its Endpoints list them)."""
+    ns, target = unique + '-keep', unique + '-keepcopy'
+    volumes = seed_shop(core, apps, conn, unique, ns)
+    wait_app_ready(apps, ns)
+    web_volume = volumes['web'].id
+    key = 'correct horse battery staple %s' % unique
+    base = dict(namespace=ns, label_selector='tier=web', protection='hourly', retain=2, encrypt_secrets=True,
+                secrets_key=key)
+
+    runs = [app(ctx, **base) for _ in range(2)]
+    assert all(r.changed and not r.failed and r['rotation_skipped'] is False for r in runs), runs
+    first, second = [r['checkpoint']['id'] for r in runs]
+    assert runs[1]['deleted'] == []
+    planned = app(ctx, check=True, **base)
+    assert planned.changed and planned['deleted'] == [first], planned
+    third = app(ctx, diff=True, **base)
+    assert third.changed and third['deleted'] == [first], third
+    kept = sorted(c['id'] for c in bank_index(bank_dir))
+    assert kept == sorted([second, third['checkpoint']['id']])
+    # the rotated-out checkpoint's snapshot is gone, the two kept ones stay
+    deadline = time.monotonic() + 60
+    while len(snapshots_of(conn, web_volume)) != 2:
+        assert time.monotonic() < deadline, snapshots_of(conn, web_volume)
+        time.sleep(1)
+    skipped = app(ctx, min_age=3600, **base)
+    assert skipped.changed is False and skipped['rotation_skipped'] is True, skipped
+    assert skipped['checkpoint']['id'] == third['checkpoint']['id']
+    refused = app(ctx, namespace=ns, label_selector='tier=web', protection='x', min_age=60)
+    assert refused.failed and 'set retain as well' in refused['msg'], refused
+
+    # the secret is sealed in the bank and never in the output; the passphrase neither
+    bank_text = ''
+    for root, _dirs, files in os.walk(bank_dir):
+        for name in files:
+            with open(os.path.join(root, name), encoding='utf-8', errors='replace') as handle:
+                bank_text += handle.read()
+    assert 's3cr3t' not in bank_text and base64.b64encode(b's3cr3t').decode() not in bank_text
+    assert key not in bank_text
+    for run in runs + [third, skipped]:
+        assert key not in run.stdout and 's3cr3t' not in run.stdout
+
+    mapping = {ns: target}
+    no_key = app(ctx, namespace=ns, protection='hourly', state='restored', namespace_map=mapping)
+    assert no_key.failed and 'holds sealed secrets' in no_key['msg'], no_key
+    wrong = app(ctx, namespace=ns, protection='hourly', state='restored', namespace_map=mapping,
+                secrets_key=key + '?')
+    assert wrong.failed and 'does not open the secrets of checkpoint %s' % third['checkpoint']['id'] in wrong['msg']
+    assert key not in wrong.stdout and _ignore_404(core.read_namespace, target) is None
+    restored = app(ctx, namespace=ns, protection='hourly', state='restored', namespace_map=mapping, secrets_key=key)
+    assert restored.changed and not restored.failed, restored
+    assert key not in restored.stdout
+    assert base64.b64decode(core.read_namespaced_secret('web-secret', target).data['password']) == b's3cr3t'
+
+    # the restored Service answers: its Endpoints list the restored web pod's IP
+    pod = core.list_namespaced_pod(target, label_selector='app=web').items[0]
+    deadline = time.monotonic() + 30
+    while True:
+        endpoints = _ignore_404(core.read_namespaced_endpoints, 'web', target)
+        ips = [a.ip for s in (endpoints.subsets or []) for a in (s.addresses or [])] if endpoints else []
+        if pod.status.pod_ip in ips:
+            break
+        assert time.monotonic() < deadline, (endpoints, pod.status.pod_ip)
+        time.sleep(0.5)
+
+    # on_collision: rename - into the original namespace, which holds every object: a namespace of its own
+    renamed_ns = '%s-%s' % (ns, third['checkpoint']['id'][:8])
+    renamed = app(ctx, namespace=ns, protection='hourly', state='restored', on_collision='rename', secrets_key=key)
+    assert renamed.changed and renamed['restored']['namespace'] == renamed_ns, renamed
+    assert apps.read_namespaced_deployment('web', renamed_ns).status.available_replicas == 1
+    assert app(ctx, namespace=ns, protection='hourly', state='restored', on_collision='rename',
+               secrets_key=key).changed is False
+
+    gone = app(ctx, namespace=ns, protection='hourly', state='absent')
+    assert gone.changed and sorted(gone['deleted']) == kept, gone
+    assert bank_index(bank_dir) == []
+    deadline = time.monotonic() + 60
+    while snapshots_of(conn, web_volume):
+        assert time.monotonic() < deadline, snapshots_of(conn, web_volume)
+        time.sleep(1)
+
+
+def test_hooks_in_every_running_pod_of_the_selection(ctx, core, conn, cluster, unique, bank_dir, kubeconfig):
+    from test_k8s_pod_protect import FREEZE, THAW, _stamp, exec_log, seed_pod
+    ns = unique
+    vol_a, vol_b = make_volume(conn, unique + '-ha'), make_volume(conn, unique + '-hb')
+    seed_pod(core, ns, 'db-a', [('data-a', unique + '-pv-ha', vol_a.id, 'csi')])
+    seed_pod(core, ns, 'db-b', [('data-b', unique + '-pv-hb', vol_b.id, 'csi')])
+    hooks = dict(pre=[dict(command=FREEZE)], post=[dict(command=THAW)])
+    run = app(ctx, namespace=ns, pods=['db-a', 'db-b'], protection='consistent', hooks=hooks)
+    assert run.changed and not run.failed, run
+    assert [(h['pod'], h['phase'], h['status']) for h in run['hooks']] == [
+        ('%s/db-a' % ns, 'pre', 'succeeded'), ('%s/db-b' % ns, 'pre', 'succeeded'),
+        ('%s/db-a' % ns, 'post', 'succeeded'), ('%s/db-b' % ns, 'post', 'succeeded')]
+    log = exec_log(kubeconfig, ns)
+    assert [(e['pod'], e['command']) for e in log['execs']] == [('db-a', FREEZE), ('db-b', FREEZE), ('db-a', THAW),
+                                                                 ('db-b', THAW)] and log['frozen'] == []
+    last_freeze, first_thaw = _stamp(log['execs'][1]['finishedAt']), _stamp(log['execs'][2]['startedAt'])
+    for volume in (vol_a, vol_b):
+        (snapshot,) = snapshots_of(conn, volume.id)
+        assert last_freeze - 1 <= _stamp(snapshot.created_at) <= first_thaw + 1  # created_at: whole seconds
+    taken = [v['taken_at'] for v in run['checkpoint']['extra']['volumes'].values()]
+    assert all(last_freeze <= _stamp(t) <= first_thaw for t in taken) and len(taken) == 2
+
+    # a pre hook failing in the second pod (its filesystem is already frozen): the first pod is thawed, and so is
+    # the second (its pre hooks had started), no new checkpoint or snapshot is left
+    from kubernetes.stream import stream
+    stream(core.connect_get_namespaced_pod_exec, 'db-b', ns, command=FREEZE, container='db', stderr=True,
+           stdin=False, stdout=True, tty=False)
+    assert [f['pod'] for f in exec_log(kubeconfig, ns)['frozen']] == ['db-b']
+    before = bank_index(bank_dir)
+    failed = app(ctx, namespace=ns, pods=['db-a', 'db-b'], protection='broken', hooks=hooks)
+    assert failed.failed and not failed.changed, failed
+    assert 'pod %s/db-b exited with code 1; stderr: fsfreeze: /data0: freeze failed' % ns in failed['msg'], failed
+    assert [(h['pod'][-4:], h['phase'], h['status']) for h in failed['hooks']] == [
+        ('db-a', 'pre', 'succeeded'), ('db-b', 'pre', 'failed'), ('db-a', 'post', 'succeeded'),
+        ('db-b', 'post', 'succeeded')]
+    assert bank_index(bank_dir) == before and len(snapshots_of(conn, vol_a.id)) == 1
+    assert len(snapshots_of(conn, vol_b.id)) == 1 and exec_log(kubeconfig, ns)['frozen'] == []

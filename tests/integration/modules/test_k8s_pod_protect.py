@@ -487,3 +487,132 @@ def test_debugged_pod_and_legacy_class_annotation(ctx, core, storage, conn, clus
         time.sleep(0.5)
     conn.block_storage.delete_volume(new_id)
     assert leftovers(core, storage, conn, target) == []
+
+
+# -- application-consistent hooks (pods/exec through the emulator; its exec log is the witness) ------------------
+FREEZE = ['fsfreeze', '--freeze', '/data0']
+THAW = ['fsfreeze', '--unfreeze', '/data0']
+
+
+def exec_log(kubeconfig, namespace):
+    """The emulator's record of every exec in ``namespace`` and the paths still frozen (GET /emulator/exec-log)."""
+    import urllib.request
+    with open(kubeconfig) as handle:
+        config = json.load(handle)
+    server = config['clusters'][0]['cluster']['server']
+    token = config['users'][0]['user']['token']
+    request = urllib.request.Request('%s/emulator/exec-log?namespace=%s' % (server, namespace),
+                                     headers={'Authorization': 'Bearer %s' % token})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def _stamp(value):
+    """Seconds since the epoch of an ISO time (Cinder's created_at is UTC without a zone, to the second)."""
+    from datetime import datetime, timezone
+    value = value.rstrip('Z')
+    parsed = datetime.strptime(value, '%Y-%m-%dT%H:%M:%S.%f' if '.' in value else '%Y-%m-%dT%H:%M:%S')
+    return parsed.replace(tzinfo=timezone.utc).timestamp()
+
+
+def test_hooks_freeze_around_the_snapshot_and_velero_annotations(ctx, core, conn, cluster, unique, bank_dir,
+                                                                 kubeconfig):
+    ns = unique
+    vol = make_volume(conn, unique + '-h')
+    seed_pod(core, ns, 'db', [('data', unique + '-pv-h', vol.id, 'csi')])
+    hooks = dict(pre=[dict(container='db', command=FREEZE, timeout=10)], post=[dict(command=THAW)])
+    source = dict(namespace=ns, pod='db', backup_name='consistent', hooks=hooks)
+
+    check = protect(ctx, check=True, **source)
+    assert check.changed and not check.failed, check
+    assert [(h['phase'], h['status'], h['container']) for h in check['hooks']] == [
+        ('pre', '(would run)', 'db'), ('post', '(would run)', 'db')]
+    assert exec_log(kubeconfig, ns)['execs'] == [] and snapshots_of(conn, vol.id) == []
+
+    run = protect(ctx, **source)
+    assert run.changed and not run.failed, run
+    assert [(h['phase'], h['command'], h['status'], h['exit_code'], h['source']) for h in run['hooks']] == [
+        ('pre', FREEZE, 'succeeded', 0, 'hooks'), ('post', THAW, 'succeeded', 0, 'hooks')]
+    assert all(h['seconds'] >= 0 for h in run['hooks'])
+    log = exec_log(kubeconfig, ns)
+    assert [(e['pod'], e['container'], e['command'], e['exitCode']) for e in log['execs']] == [
+        ('db', 'db', FREEZE, 0), ('db', 'db', THAW, 0)] and log['frozen'] == []
+    (snapshot,) = snapshots_of(conn, vol.id)
+    taken = _stamp(snapshot.created_at)
+    freeze, thaw = log['execs']
+    # Cinder keeps created_at to the whole second (its database rounds or truncates the fraction): frozen before it,
+    # thawed after it, within that second; the checkpoint's own taken_at (microseconds) is checked exactly below
+    assert _stamp(freeze['finishedAt']) - 1 <= taken <= _stamp(thaw['startedAt']) + 1, (freeze, snapshot.created_at,
+                                                                                        thaw)
+    taken_at = run['checkpoint']['extra']['volumes'][vol.id]['taken_at']
+    assert _stamp(freeze['finishedAt']) <= _stamp(taken_at) <= _stamp(thaw['startedAt'])
+    assert 'pre hook in pod %s/db' % ns in [t['step'] for t in run['timings']]
+    assert protect(ctx, **source).changed is False
+    assert len(exec_log(kubeconfig, ns)['execs']) == 2  # an unchanged rerun runs no hook
+
+    # Velero's annotations on the pod replace the option's hooks for their phase
+    vol2 = make_volume(conn, unique + '-v')
+    seed_pod(core, ns, 'velero', [('vdata', unique + '-pv-v', vol2.id, 'csi')], annotations={
+        'pre.hook.backup.velero.io/command': json.dumps(['sh', '-c', 'echo flushed']),
+        'pre.hook.backup.velero.io/timeout': '20s',
+        'post.hook.backup.velero.io/command': 'true',
+        'post.hook.backup.velero.io/on-error': 'Continue'})
+    run = protect(ctx, namespace=ns, pod='velero', backup_name='velero', hooks=hooks)
+    assert run.changed and not run.failed, run
+    assert [(h['phase'], h['command'], h['source'], h['timeout'], h['on_error'], h['stdout']) for h in run['hooks']] == [
+        ('pre', ['sh', '-c', 'echo flushed'], 'annotation', 20, 'fail', 'flushed\n'),
+        ('post', ['true'], 'annotation', 30, 'continue', '')]
+    assert [e['command'] for e in exec_log(kubeconfig, ns)['execs'] if e['pod'] == 'velero'] == [
+        ['sh', '-c', 'echo flushed'], ['true']]
+    ignored = protect(ctx, namespace=ns, pod='velero', backup_name='velero-off',
+                      hooks=dict(velero_annotations=False))
+    assert ignored.changed and ignored['hooks'] == [], ignored
+
+
+def test_hooks_failing_pre_hook_or_timeout_leave_nothing_behind(ctx, core, conn, cluster, unique, bank_dir,
+                                                                kubeconfig):
+    ns = unique
+    vol = make_volume(conn, unique + '-f')
+    seed_pod(core, ns, 'db', [('data', unique + '-pv-f', vol.id, 'csi')])
+    flush = ['sh', '-c', 'echo flush failed: disk full >&2; exit 3']
+    failed = protect(ctx, namespace=ns, pod='db', backup_name='consistent',
+                     hooks=dict(pre=[dict(command=FREEZE), dict(command=flush)], post=[dict(command=THAW)]))
+    assert failed.failed and not failed.changed, failed
+    msg = failed['msg']
+    for words in ('pre hook %s' % json.dumps(flush), 'container db', 'pod %s/db' % ns, 'exited with code 3',
+                  'stderr: flush failed: disk full', 'no volume was protected', 'the post hooks ran (1 succeeded)',
+                  'were removed'):
+        assert words in msg, (words, msg)
+    assert [(h['phase'], h['status']) for h in failed['hooks']] == [('pre', 'succeeded'), ('pre', 'failed'),
+                                                                   ('post', 'succeeded')]
+    assert bank_index(bank_dir) == [] and snapshots_of(conn, vol.id) == []
+    log = exec_log(kubeconfig, ns)
+    assert [e['command'] for e in log['execs']] == [FREEZE, flush, THAW] and log['frozen'] == []
+
+    # a hook that never ends is stopped at its timeout; with on_error fail the protection fails
+    started = time.monotonic()
+    slow = protect(ctx, namespace=ns, pod='db', backup_name='consistent',
+                   hooks=dict(pre=[dict(command=['sleep', '3600'], timeout=2)], post=[dict(command=['true'])]))
+    assert slow.failed and 'did not finish within its timeout of 2s' in slow['msg'], slow
+    assert time.monotonic() - started < 60
+    assert slow['hooks'][0]['status'] == 'timed out' and slow['hooks'][0]['exit_code'] is None
+    assert bank_index(bank_dir) == [] and snapshots_of(conn, vol.id) == []
+    entries = [e for e in exec_log(kubeconfig, ns)['execs'] if e['command'] == ['sleep', '3600']]
+    assert [e['state'] for e in entries] == ['client-closed']
+
+    # with on_error continue the timeout and a missing executable are recorded and the snapshot is taken
+    run = protect(ctx, namespace=ns, pod='db', backup_name='consistent', hooks=dict(
+        pre=[dict(command=['sleep', '3600'], timeout=1, on_error='continue'),
+             dict(command=['pg_dump'], on_error='continue')]))
+    assert run.changed and not run.failed, run
+    assert [(h['status'], h['exit_code']) for h in run['hooks']] == [('timed out', None), ('error', None)]
+    assert 'executable file not found in $PATH' in run['hooks'][1]['error']
+    assert [s.status for s in snapshots_of(conn, vol.id)] == ['available']
+
+    # a pod that is not running: the kubelet refuses the exec, named in the message
+    core.create_namespaced_pod(ns, {'metadata': {'name': 'broken', 'annotations': {'emulator.localcloud/fail': 'true'}},
+                                    'spec': {'containers': [{'name': 'c', 'image': 'busybox'}]}})
+    wait_phase_of(core, ns, 'broken', {'Failed'})
+    refused = protect(ctx, namespace=ns, pod='broken', backup_name='b', hooks=dict(pre=[dict(command=['true'])]))
+    assert refused.failed and 'container not found ("c")' in refused['msg'], refused
+    assert [c for c in bank_index(bank_dir) if c['resource']['name'] == 'broken'] == []

@@ -35,6 +35,8 @@ VENVS = {'2.21': '.venv', '2.18': '.venv-core218'}
 # Seconds the modules allow one request when api_timeout is not set (plugins/module_utils/openstack.py and
 # kubernetes.py); a versioned (/v3) auth_url is sent one request (the token), an unversioned one two (discovery first).
 DEFAULT_TIMEOUT = 30
+# k8s_app_protect's secrets_key (the passphrase sealing secrets in the bank), searched for like the password.
+PASSPHRASE = 'sealing-passphrase-%s' % uuid.uuid4().hex
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------------
@@ -58,7 +60,8 @@ def kubeconfig_dict(localcloud):
 
 @pytest.fixture(scope='module')
 def secrets(demo_cloud, kubeconfig_dict):
-    return dict(password=demo_cloud['auth']['password'], token=kubeconfig_dict['users'][0]['user']['token'])
+    return dict(password=demo_cloud['auth']['password'], token=kubeconfig_dict['users'][0]['user']['token'],
+                passphrase=PASSPHRASE)
 
 
 class SilentServer:
@@ -163,7 +166,8 @@ def masking_tasks(cloud, kubeconfig, unique, bank_dir):
         'k8s_pod_protect_failed': ('k8s_pod_protect', dict(k8s, cloud=cloud, pod=missing, namespace=namespace,
                                                            backup_name=unique, bank=bank), True),
         'k8s_app_protect_failed': ('k8s_app_protect', dict(k8s, cloud=cloud, namespace=namespace, pods=[missing],
-                                                           protection=unique, bank=bank), True),
+                                                           protection=unique, bank=bank, encrypt_secrets=True,
+                                                           secrets_key=PASSPHRASE), True),
         'k8s_pod_protectable_info_failed': ('k8s_pod_protectable_info', dict(k8s, namespace=namespace, pod=missing),
                                             True),
         'k8s_pod_protectable_info_timeout_failed': ('k8s_pod_protectable_info',

@@ -8,5 +8,7 @@
 * ``plan.py`` - resource lookups and the Freezer actions per resource type (volume, server, project);
 * ``jobs.py`` - the job lifecycle: managed (scheduled) jobs and one-shot operations, with verification in
   Cinder and cleanup;
-* ``recovery.py`` - disaster recovery: a ``cindernative`` backup restored into a NEW volume through Cinder.
+* ``recovery.py`` - disaster recovery: a ``cindernative`` backup restored into a NEW volume through Cinder;
+* ``servers.py`` - ``nova`` mode (image-booted servers): backup checks and cleanup, restore as a NEW server;
+* ``project.py`` - restore of a tenant backup: every server and volume recreated as new resources.
 """

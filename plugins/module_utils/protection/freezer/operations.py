@@ -8,6 +8,8 @@ backup or restore finished), then remove the job and its actions. A job no freez
 
 Where the agent cannot do what is asked, the collection does it through Cinder (freezer/recovery.py):
 restores into a NEW volume (disaster recovery) and the removal of one protection's ``cindernative`` backups.
+``nova`` mode (image-booted servers: freezer/servers.py) and the restore of a project (freezer/project.py) are
+mixed in.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     NativeBackups,
     made_by_freezer,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.project import ProjectRestore
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.servers import NovaMode
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.views import (
     ACTIVE,
     JOB_FAIL,
@@ -47,7 +51,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter im
 RESTORE_TO = ('existing', 'new')
 
 
-class FreezerOperations(FreezerJobs):
+class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
     """One-shot backup, restore and admin operations of a protection (resource + backup_name)."""
 
     def __init__(self, conn, api=None, interface=None, clock=time.monotonic, **kwargs):
@@ -69,6 +73,12 @@ class FreezerOperations(FreezerJobs):
             if restore_to == 'new':
                 return self._restore_new(volume, backup, name, options, dry_run)
             options = dict(options, restore_backup_id=backup.id)
+        if operation == 'restore' and resource_type == 'server':
+            restored = self.restore_server(resource_id, name, options, dry_run)
+            if restored is not None:  # an image-booted server (nova mode): a new server
+                return restored
+        if operation == 'restore' and resource_type == 'project':  # every server and volume as a new one
+            return self.restore_project(self.check_project(resource_id), name, options, dry_run)
         resource, actions = self.plan(resource_type, resource_id, operation, name, options)
         if not actions:
             return self.nothing(resource_type, resource)
@@ -91,6 +101,7 @@ class FreezerOperations(FreezerJobs):
                           **extra)
         step = self.timings.step
         before_backups = self._cinder_backups(actions)
+        containers = self.nova_before(actions) if operation == 'backup' else {}
         started = int(time.time())
         with step('create job'):
             job = self.created_job(self.api.create_job(want), client)
@@ -107,7 +118,7 @@ class FreezerOperations(FreezerJobs):
                 outcome = self._verify(operation, actions, before_backups, job)
         except ProtectionError as exc:
             with step('clean up'):
-                left = self._cleanup_failed(job, operation, actions, before_backups, name, started)
+                left = self._cleanup_failed(job, operation, actions, before_backups, name, started, containers)
             raise ProtectionError('%s; %s' % (exc.msg, left), job=job_view(getattr(exc, 'last', None) or job),
                                   resource=resource, **exc.result)
         with step('remove job'):
@@ -292,6 +303,8 @@ class FreezerOperations(FreezerJobs):
                                       describe='deletion of Cinder backup %s of volume %s' % (backup.id, vol_id))
                     if self._get_backup(backup.id) is None:
                         outcome['deleted_backups'].append(backup.id)
+        if operation == 'backup':
+            self.verify_nova_backup(actions, job)
         outcome['backups'] = self._freezer_records(actions, operation)
         return outcome
 
@@ -327,7 +340,7 @@ class FreezerOperations(FreezerJobs):
         return records
 
     # -- after a failure ----------------------------------------------------
-    def _cleanup_failed(self, job, operation, actions, before, name, started):
+    def _cleanup_failed(self, job, operation, actions, before, name, started, containers=None):
         """After a failed or timed-out job: remove it, its actions, the Cinder backups and Freezer records it left."""
         notes, kept = [], []
         try:
@@ -357,6 +370,9 @@ class FreezerOperations(FreezerJobs):
                         notes.append('Freezer backup record %s was removed' % record['backup_id'])
             except Exception as exc:  # pylint: disable=broad-except
                 kept.append('Freezer backup records of %s (%s)' % (name, reason_of(exc, self.conn)))
+            nova_notes, nova_kept = self.cleanup_nova_backup(job, actions, containers or {}, started)
+            notes.extend(nova_notes)
+            kept.extend(nova_kept)
         text = ', '.join(notes) if notes else 'nothing to clean up'
         if kept:
             text += '; left behind: %s' % ', '.join(kept)

@@ -192,7 +192,8 @@ class FreezerPlan(CloudService):
             return self._volume_action(operation, server['boot_volume'], name, options)
         return self._nova_action(operation, server, name, options)
 
-    def _plan_project(self, resource_id, operation, name, options):
+    def check_project(self, resource_id):
+        """The id of the project the credentials are scoped to; another project is refused."""
         project_id = self.conn.current_project_id
         if resource_id and resource_id != project_id:
             try:
@@ -202,6 +203,10 @@ class FreezerPlan(CloudService):
             if project is None or project.id != project_id:
                 raise ProtectionError('project %s: a tenant backup runs in the project the credentials are scoped '
                                       'to (%s); scope the connection to that project' % (resource_id, project_id))
+        return project_id
+
+    def _plan_project(self, resource_id, operation, name, options):
+        project_id = self.check_project(resource_id)
         actions, covered, servers_view = [], set(), []
         servers = self.list_servers()
         for server in servers or []:

@@ -106,6 +106,7 @@ class Application:
         self.volumes = []
         self.members = {}
         self.problems = []
+        self.pods = []  # the selected pods (those of the selected owners), for the hooks
 
     def add(self, kind, obj):
         self.objects[kind][obj['metadata']['name']] = obj
@@ -179,6 +180,7 @@ def collect(objects, kube, namespace, label_selector=None, pods=None, kinds=OPTI
         app.members[object_key(kind, namespace, name)] = sorted(
             p['metadata']['name'] for p in all_pods if owners[p['metadata']['name']] == (kind, name))
     member_pods = [p for p in all_pods if owners[p['metadata']['name']] in selected]
+    app.pods = member_pods
     _collect_volumes(app, kube, member_pods)
     _collect_config(app, objects, namespace, kinds, everything, member_pods)
     return app

@@ -6,12 +6,12 @@ from openstack import exceptions as sdk_exceptions
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import bulk
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Later, Result
 from ansible_collections.dataprotection.openstack.tests.unit.fakes import Obj
 
 
 def test_entry_of_a_result_drops_the_diff_keys():
-    entry = bulk.entry_of(lambda: Result(True, snapshot={'id': 's'}, before=None, after={'id': 's'}),
+    entry = bulk.entry_of(bulk.attempt(lambda: Result(True, snapshot={'id': 's'}, before=None, after={'id': 's'})),
                           Obj(id='v1'), 'volume', 'volume_ref')
     assert entry == dict(snapshot={'id': 's'}, changed=True, failed=False, volume_ref='v1')
 
@@ -19,7 +19,7 @@ def test_entry_of_a_result_drops_the_diff_keys():
 def test_entry_of_a_protection_error_keeps_its_result_keys():
     def fail():
         raise ProtectionError('volume v1 is error: it cannot be snapshotted', volume={'id': 'v1'})
-    entry = bulk.entry_of(fail, 'v1', 'volume', 'volume_ref')
+    entry = bulk.entry_of(bulk.attempt(fail), 'v1', 'volume', 'volume_ref')
     assert entry == dict(volume={'id': 'v1'}, changed=False, failed=True, volume_ref='v1',
                          msg='volume v1 is error: it cannot be snapshotted')
 
@@ -27,11 +27,11 @@ def test_entry_of_a_protection_error_keeps_its_result_keys():
 def test_entry_of_an_unexpected_error_names_the_resource_and_never_raises():
     def boom():
         raise RuntimeError('boom')
-    assert bulk.entry_of(boom, Obj(id='v2'), 'share', 'share_ref')['msg'] == 'share v2: RuntimeError: boom'
+    assert bulk.entry_of(bulk.attempt(boom), Obj(id='v2'), 'share', 'share_ref')['msg'] == 'share v2: RuntimeError: boom'
 
     def sdk():
         raise sdk_exceptions.HttpException(message='Quota exceeded', http_status=413)
-    entry = bulk.entry_of(sdk, 'v3', 'volume', 'volume_ref')
+    entry = bulk.entry_of(bulk.attempt(sdk), 'v3', 'volume', 'volume_ref')
     assert entry['failed'] and entry['msg'].startswith('volume v3: ') and 'Quota exceeded' in entry['msg']
 
 
@@ -76,3 +76,23 @@ def test_summarize_success():
     entries = [dict(changed=False, failed=False, deleted=None), dict(changed=False, failed=False)]
     assert bulk.summarize(entries, 'share', 'share_snapshots') == dict(changed=False, share_snapshots=entries,
                                                                        deleted=[])
+
+
+def test_later_steps_run_after_every_first_part_and_fail_alone():
+    events = []
+
+    def call(item):
+        events.append('first %s' % item)
+
+        def last():
+            events.append('last %s' % item)
+            if item == 2:
+                raise ProtectionError('volume 2: lost the race and could not remove its snapshot')
+            return Result(True, n=item)
+        return Later(last) if item != 3 else Result(False, n=item)
+
+    entries = bulk.run_many([0, 1, 2, 3], call, 'volume', 'volume_ref', concurrency=2)
+    assert sorted(events[:4]) == ['first 0', 'first 1', 'first 2', 'first 3']
+    assert sorted(events[4:]) == ['last 0', 'last 1', 'last 2']
+    assert [e['failed'] for e in entries] == [False, False, True, False]
+    assert [e.get('n') for e in entries] == [0, 1, None, 3] and 'lost the race' in entries[2]['msg']

@@ -1,7 +1,8 @@
 """Freezer job driver against an in-memory freezer-api, Cinder and Nova (the real services are in tests/integration).
 
-Covers what the local cloud cannot run: Nova (image-booted servers, project with servers) and the central-client
-trust check.
+Covers the planning for every resource type (Nova servers and projects also run against the real local cloud in
+tests/integration; servers without Nova in the catalog and the cinder volume mode only here) and the central-client
+trust check. Nova-mode restores: test_freezer_nova.py.
 """
 import copy
 import itertools

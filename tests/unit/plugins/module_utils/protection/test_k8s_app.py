@@ -141,3 +141,47 @@ def test_a_restore_that_never_gets_ready_removes_what_it_made(kube, driver):
              'Terminating')
     assert [p for p in objects.list('Pod', 'slow') if not p['metadata'].get('deletionTimestamp')] == []
     assert driver.backups.removed and all(v.startswith('new-vol-web-data') for v in driver.backups.removed)
+
+
+def test_sealed_secrets_need_their_passphrase_to_restore(kube, driver, tmp_path):
+    objects = driver.objects
+    seed(kube, objects)
+    objects.create('Secret', NS, {'metadata': {'name': 'web-secret'}, 'stringData': {'password': 's3cr3t-value'}})
+    source = (NS, dict(whole_namespace=True))
+    key = 'correct horse battery staple'
+    done = driver.protect(source, 'sealed', dict(encrypt_secrets=True, secrets_key=key))
+    index = done.data['checkpoint']
+    assert set(index['extra']['sealing']) == {'scheme', 'salt', 'check'}
+    stored = driver.bank.get_resource(index['id'], 'object', 'Secret/shop/web-secret')
+    assert 'data' not in stored and 'stringData' not in stored
+    on_disk = ''.join(p.read_text() for p in (tmp_path / 'bank').rglob('*') if p.is_file())
+    assert 's3cr3t-value' not in on_disk and 'czNjcjN0LXZhbHVl' not in on_disk and key not in on_disk
+
+    for options, reason in ((dict(), 'give the secrets_key'), (dict(secrets_key=key + '!'), 'does not open')):
+        with pytest.raises(ProtectionError, match=reason):
+            driver.restore(source, 'sealed', dict(options, namespace_map={NS: 'sealed-copy'}))
+        assert kube.get_namespace('sealed-copy') is None  # refused before anything was made
+    restored = driver.restore(source, 'sealed', dict(secrets_key=key, namespace_map={NS: 'sealed-copy'}))
+    assert restored.changed
+    assert objects.get('Secret', 'sealed-copy', 'web-secret')['data'] == {'password': 'czNjcjN0LXZhbHVl'}
+
+
+def test_on_collision_rename_restores_into_a_namespace_of_its_own(kube, driver):
+    objects = driver.objects
+    seed(kube, objects)
+    source = (NS, dict(label_selector='app=web'))
+    cp = driver.protect(source, 'p', {}).data['checkpoint']['id']
+    renamed = '%s-%s' % (NS, cp[:8])
+    planned = driver.restore(source, 'p', dict(on_collision='rename'), dry_run=True)
+    assert planned.changed and planned.data['restored']['namespace'] == renamed
+    assert kube.get_namespace(renamed) is None
+    done = driver.restore(source, 'p', dict(on_collision='rename'))
+    assert done.changed and done.data['restored']['namespace'] == renamed
+    assert done.data['resource_map']['objects']['Deployment/shop/web'] == 'Deployment/%s/web' % renamed
+    assert objects.get('Deployment', renamed, 'web')['status']['availableReplicas'] == 1
+    # the copy's Service selects its own pods only: Services are namespaced
+    assert objects.get('Service', renamed, 'web') is not None
+    again = driver.restore(source, 'p', dict(on_collision='rename'))
+    assert again.changed is False and again.data['restored']['namespace'] == renamed
+    with pytest.raises(ConflictError, match='on_collision: rename'):
+        driver.restore(source, 'p', {})

@@ -473,3 +473,36 @@ def test_manifests_keep_user_annotations_and_drop_ephemeral_containers():
         'status': {'ephemeralContainerStatuses': [{'name': 'debugger'}]}}
     pod = manifests.restored_pod(debugged, 'p', 'copy', {}, 'cp', 'p')
     assert 'ephemeralContainers' not in pod['spec'] and 'status' not in pod
+
+
+def test_retain_rotates_checkpoints_after_the_new_one_is_available(env):
+    driver, _kube = env
+    rotating = {'retain': 2}
+    ids = [driver.protect((NS, 'app'), 'hourly', rotating).data['checkpoint']['id'] for _ in range(2)]
+    assert len(set(ids)) == 2 and [c['id'] for c in driver.checkpoints((NS, 'app'), 'hourly')] == ids
+    planned = driver.protect((NS, 'app'), 'hourly', rotating, dry_run=True)
+    assert planned.changed and planned.data['deleted'] == [ids[0]] and planned.data['rotation_skipped'] is False
+    assert [c['id'] for c in driver.checkpoints((NS, 'app'), 'hourly')] == ids
+    third = driver.protect((NS, 'app'), 'hourly', rotating)
+    assert third.changed and third.data['deleted'] == [ids[0]]
+    kept = [c['id'] for c in driver.checkpoints((NS, 'app'), 'hourly')]
+    assert kept == [ids[1], third.data['checkpoint']['id']]
+    # the rotated-out checkpoint's volume snapshots went with it, the others stay
+    assert sorted(name for (_vid, name) in driver.snapshots.snaps) == sorted(['dp-%s' % k for k in kept] * 2)
+
+
+def test_min_age_skips_the_new_checkpoint_and_still_trims(env):
+    driver, _kube = env
+    for _ in range(3):
+        driver.protect((NS, 'app'), 'daily', {'retain': 3})
+    ids = [c['id'] for c in driver.checkpoints((NS, 'app'), 'daily')]
+    skipped = driver.protect((NS, 'app'), 'daily', {'retain': 3, 'min_age': 3600})
+    assert not skipped.changed and skipped.data['rotation_skipped'] is True and skipped.data['deleted'] == []
+    assert skipped.data['checkpoint']['id'] == ids[-1]
+    # fewer kept: the oldest go although no new checkpoint is due; check mode predicts it and touches nothing
+    planned = driver.protect((NS, 'app'), 'daily', {'retain': 1, 'min_age': 3600}, dry_run=True)
+    assert planned.changed and planned.data['deleted'] == ids[:2]
+    assert [c['id'] for c in driver.checkpoints((NS, 'app'), 'daily')] == ids
+    trimmed = driver.protect((NS, 'app'), 'daily', {'retain': 1, 'min_age': 3600})
+    assert trimmed.changed and trimmed.data['deleted'] == ids[:2]
+    assert [c['id'] for c in driver.checkpoints((NS, 'app'), 'daily')] == ids[2:]
