@@ -197,7 +197,9 @@ class CheckpointDriver(ProtectionDriver):
                 self.bank.update(index, extra=dict(index.get('extra') or {}, volumes=volumes))
 
     def _protect_volume(self, volume_id, record, index, options):
-        description = options.get('description') or 'checkpoint %s of pod %s' % (index['id'], index['resource']['key'])
+        # "of pod ns/name" or "of application ns": the application driver inherits this
+        description = options.get('description') or 'checkpoint %s of %s %s' % (index['id'], self.resource_kind,
+                                                                                index['resource']['key'])
         if record['mode'] == 'backup':
             backup, _changed = self.backups.create(volume_id, record['protection_name'], description=description,
                                                    force=options.get('force', True),

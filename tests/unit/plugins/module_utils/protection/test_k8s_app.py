@@ -97,6 +97,8 @@ def test_protect_restore_into_a_mapped_namespace_rerun_and_delete(kube, driver):
                     'PersistentVolumeClaim/shop/web-data', 'Service/shop/web', 'Deployment/shop/web',
                     'StatefulSet/shop/db']
     assert driver.protect(source, 'p', {}).changed is False
+    cp = done.data['checkpoint']['id']
+    assert driver.snapshots.descriptions == ['checkpoint %s of application shop' % cp] * 2
 
     with pytest.raises(ConflictError, match='already exist'):
         driver.restore(source, 'p', {})

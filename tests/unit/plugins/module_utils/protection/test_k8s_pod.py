@@ -125,6 +125,7 @@ class FakeSnapshots:
         self.restored = []
         self.fail_on = set()
         self.removed = []
+        self.descriptions = []
 
     def find_volume(self, vid):
         if vid == 'missing':
@@ -134,6 +135,7 @@ class FakeSnapshots:
     def protect(self, vid, name, options, dry_run=False):
         if vid in self.fail_on:
             raise ProtectionError('snapshot of volume %s reached status error; the failed snapshot was removed' % vid)
+        self.descriptions.append(options.get('description'))
         sid = self.snaps.setdefault((vid, name), 'snap-' + vid)
         return Result(True, snapshot=dict(id=sid, status='available'))
 
@@ -250,6 +252,7 @@ def test_protect_check_mode_then_protect_then_idempotent(env):
     saved = driver.bank.resources(driver.bank.get(cp['id']))
     assert set(saved) == {'pod', 'persistentvolumeclaim', 'persistentvolume', 'volume'}
     assert saved['volume']['vol-a']['snapshot_id'] == 'snap-vol-a'
+    assert driver.snapshots.descriptions == ['d', 'd']
     again = driver.protect((NS, 'app'), 'nightly', {})
     assert not again.changed and again.data['checkpoint']['id'] == cp['id']
     assert not driver.protect((NS, 'app'), 'nightly', {}, dry_run=True).changed
