@@ -9,7 +9,7 @@ Against the running local cloud, as admin with a role on each benchmark project:
   (e) the floor: openstacksdk, one token per project, a thread pool creating the snapshots and waiting for them
 Every way polls once a second; (a) and (e) run 16 calls at once.
 For each size: wall seconds, HTTP requests (a counting forwarding proxy), the controller's peak RSS (the whole
-process tree, sampled from /proc), seconds per volume; each as a ratio to (e). Every method must leave exactly one
+process tree, sampled from /proc), its CPU seconds, seconds per volume; each as a ratio to (e). Every method must leave exactly one
 available snapshot on every volume (checked), which are removed before the next method (not timed).
 The projects (bench-scale-NN) and their volumes stay for the next run; `--cleanup` removes them.
 """
@@ -17,6 +17,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -62,7 +63,9 @@ def _tree_rss_kb(root_pid):
 
 
 def run_measured(argv_list, env, log_prefix):
-    """Start every command at once; wait for all. Wall seconds and the peak RSS (MB) of all their process trees."""
+    """Start every command at once; wait for all. Wall seconds, the peak RSS (MB) of all their process trees and the
+    CPU seconds (user + system) they used - on a shared, loaded machine the CPU time moves less than the wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               cwd=ROOT) for argv in argv_list]
     peak, outputs = [0], [None] * len(procs)
@@ -78,12 +81,14 @@ def run_measured(argv_list, env, log_prefix):
         outputs[index] = proc.communicate()[0]
     seconds = time.monotonic() - started
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
     for index, (proc, out) in enumerate(zip(procs, outputs)):
         with open('%s-%d.log' % (log_prefix, index), 'w') as handle:
             handle.write(out)
         if proc.returncode:
             sys.exit('bench-scale: %s failed (rc %d):\n%s' % (' '.join(proc.args[:3]), proc.returncode, out[-4000:]))
-    return seconds, round(peak[0] / 1024.0, 1)
+    return seconds, round(peak[0] / 1024.0, 1), round(cpu, 1)
 
 
 # -- the fleet -------------------------------------------------------------------------------------------------------
@@ -144,7 +149,8 @@ class Fleet:
             time.sleep(2)
         chosen = {}
         for pid, ids in sorted(self.volumes().items()):
-            chosen[pid] = sorted(ids)[:wanted.get(pid, 0)]
+            if wanted.get(pid):  # a larger earlier run left volumes in projects beyond --projects
+                chosen[pid] = sorted(ids)[:wanted[pid]]
         return chosen
 
     def snapshots(self, name):
@@ -317,20 +323,21 @@ def chosen_ids(chosen):
     return [v for ids in chosen.values() for v in ids]
 
 
-def measure(fleet, chosen, way, proxy):
+def measure(fleet, chosen, way, proxy, collections=None):
     name = 'scale-%s' % way
     argv = WAYS[way](fleet, chosen, name)
     env = ansible_env({'OS_CLIENT_CONFIG_FILE': os.path.join(WORK, 'clouds.yaml'),
                        'http_proxy': proxy.url, 'HTTP_PROXY': proxy.url, 'no_proxy': '', 'NO_PROXY': '',
                        'PYTHONPATH': os.pathsep.join([RUNNER_PKG, os.path.join(ROOT, 'benchmarks')]),
-                       'ANSIBLE_COLLECTIONS_PATH': os.pathsep.join([os.path.join(ROOT, '.venv', 'collections'),
+                       'ANSIBLE_COLLECTIONS_PATH': os.pathsep.join([collections or os.path.join(ROOT, '.venv',
+                                                                                                'collections'),
                                                                     ANSIBLE_PKG])})
     env.pop('OS_CLOUD', None)  # every task names its cloud
     proxy.reset()
-    seconds, rss = run_measured(argv, env, os.path.join(WORK, '%s-%d' % (way, len(chosen_ids(chosen)))))
+    seconds, rss, cpu = run_measured(argv, env, os.path.join(WORK, '%s-%d' % (way, len(chosen_ids(chosen)))))
     requests = len(proxy.requests)
     fleet.check_and_clear(name, chosen_ids(chosen))
-    return dict(seconds=round(seconds, 1), requests=requests, rss_mb=rss)
+    return dict(seconds=round(seconds, 1), requests=requests, rss_mb=rss, cpu_seconds=cpu)
 
 
 def main():
@@ -339,6 +346,10 @@ def main():
     parser.add_argument('--sizes', default='10,100,1000', help='volumes per measurement, comma-separated')
     parser.add_argument('--ways', default='a,b,c,d,e')
     parser.add_argument('--cleanup', action='store_true', help='remove the benchmark projects and volumes, then exit')
+    parser.add_argument('--baseline', metavar='COLLECTIONS_PATH',
+                        help='also measure (a) with the collection found there (e.g. an older checkout under '
+                             'DIR/ansible_collections/dataprotection/openstack), as way "a0", in the same run')
+    parser.add_argument('--results', default='scale.json', help='file name under benchmarks/results')
     parser.add_argument('--floor-worker', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_worker:
@@ -359,22 +370,26 @@ def main():
     try:
         for size in sizes:
             chosen = fleet.ensure_volumes(size)
-            row = dict((way, measure(fleet, chosen, way, proxy)) for way in ways)
+            row = {}
+            for way in ways:
+                if way == 'a' and args.baseline:
+                    row['a0'] = measure(fleet, chosen, 'a', proxy, collections=args.baseline)
+                row[way] = measure(fleet, chosen, way, proxy)
             floor = row.get('e')
             for way, figures in row.items():
                 figures['seconds_per_volume'] = round(figures['seconds'] / size, 3)
                 if floor:
                     figures['vs_floor'] = dict((k, round(figures[k] / floor[k], 2) if floor[k] else None)
-                                               for k in ('seconds', 'requests', 'rss_mb'))
+                                               for k in ('seconds', 'requests', 'rss_mb', 'cpu_seconds'))
             results['sizes'][size] = row
             print('%d volumes in %d projects:' % (size, args.projects))
             for way, figures in row.items():
-                print('  (%s) %7.1fs %6d requests %7.1f MB  %.3fs/volume  vs (e): %s'
-                      % (way, figures['seconds'], figures['requests'], figures['rss_mb'],
+                print('  (%s) %7.1fs %6d requests %7.1f MB %6.1f cpu-s  %.3fs/volume  vs (e): %s'
+                      % (way, figures['seconds'], figures['requests'], figures['rss_mb'], figures['cpu_seconds'],
                          figures['seconds_per_volume'], figures.get('vs_floor')))
     finally:
         proxy.stop()
-    write_results('scale.json', results)
+    write_results(args.results, results)
     return None
 
 

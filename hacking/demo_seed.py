@@ -94,14 +94,14 @@ def reset_tenant(conn, servers, volumes):
         conn.compute.delete_server(server.id, ignore_missing=True)
     for server in stray:
         conn.compute.wait_for_delete(server, wait=TIMEOUT)
-    # Freezer's records and the Swift data of earlier demo backups (a project restore takes every server and volume
-    # ever backed up under the name - see docs/freezer_job.md - so each demo starts with no backup at all)
+    # Freezer's records, the Swift data of earlier demo backups and the manifests of their sessions (the project's
+    # checkpoint bank, dataprotection-bank): each demo starts with no backup at all
     freezer = conn.session.get_endpoint(service_type='backup', interface='public').rstrip('/')
     records = conn.session.get(freezer + '/v2/%s/backups?limit=1000' % conn.current_project_id).json()['backups']
     for record in records:
         conn.session.delete(freezer + '/v2/%s/backups/%s' % (conn.current_project_id, record['backup_id']),
                             raise_exc=False)
-    for container in [c.name for c in conn.object_store.containers() if c.name.startswith('freezer_')]:
+    for container in [c.name for c in conn.object_store.containers() if c.name.startswith('freezer_') or c.name == 'dataprotection-bank']:
         for obj in conn.object_store.objects(container):
             conn.object_store.delete_object(obj, container=container, ignore_missing=True)
         conn.object_store.delete_container(container, ignore_missing=True)

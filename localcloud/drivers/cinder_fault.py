@@ -14,6 +14,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from cinder import exception
+from cinder import objects
 from cinder.tests import fake_driver
 
 from localcloud.drivers import faults
@@ -46,6 +47,11 @@ class LocalFileVolumeDriver(fake_driver.FakeLoggingVolumeDriver):
     # --- helpers -----------------------------------------------------------
     def _vol_path(self, volume):
         return os.path.join(self.base_dir, "volume-%s" % volume["id"])
+
+    def local_path(self, volume, vg=None):
+        """The volume's file: the LVM parent's image <-> volume copies (upload to Glance, create from an
+        image) read and write it here instead of an LVM device under /dev/mapper."""
+        return self._vol_path(volume)
 
     def _snap_path(self, snapshot):
         return os.path.join(self.base_dir, "snapshot-%s" % snapshot["id"])
@@ -130,6 +136,19 @@ class LocalFileVolumeDriver(fake_driver.FakeLoggingVolumeDriver):
             self._mkfile(path, new_size)
         with open(path, "r+b") as fh:
             fh.truncate(int(new_size) * GiB)
+
+    def copy_volume_to_image(self, context, volume, image_service, image_meta):
+        """Upload to Glance (the LVM parent reads local_path); ``upload`` fails it, also when set on the
+        volume's source snapshot or the snapshot's volume (Freezer's cinder mode uploads a temporary copy)."""
+        lineage = [_md(volume)]
+        if volume.get("snapshot_id"):
+            try:
+                snapshot = objects.Snapshot.get_by_id(context.elevated(), volume["snapshot_id"])
+                lineage += [_md(snapshot), _md(snapshot.volume)]
+            except Exception:  # noqa: BLE001 - the snapshot is gone: only the volume's own keys count
+                pass
+        self._fault("upload", *lineage)
+        super().copy_volume_to_image(context, volume, image_service, image_meta)
 
     def initialize_connection(self, volume, connector, **kwargs):
         path = self._vol_path(volume)

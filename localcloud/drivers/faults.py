@@ -8,7 +8,7 @@ Metadata on the resource (Cinder volume/snapshot, Manila share/snapshot):
   finishes (e.g. ``localcloud_delay_snapshot: "20"``).
 
 Operations: create, delete, snapshot, delete_snapshot, extend, revert,
-backup, restore (Cinder); create, delete, snapshot, delete_snapshot, revert,
+backup, restore, upload (Cinder); create, delete, snapshot, delete_snapshot, revert,
 extend, shrink (Manila).
 """
 

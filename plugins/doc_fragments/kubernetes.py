@@ -202,7 +202,7 @@ options:
         type: list
         elements: dict
         default: []
-        suboptions:
+        suboptions: &hook_suboptions
           container:
             description:
               - Container to run the command in. Default - the pod's first container.
@@ -220,7 +220,8 @@ options:
             default: 30
           on_error:
             description:
-              - V(fail) stops the protection (see above); V(continue) records the failure in RV(hooks) and goes on.
+              - V(fail) fails the protection (a failed pre hook stops it before any volume is protected, see
+                O(hooks)); V(continue) records the failure in RV(hooks) and goes on.
             type: str
             choices: [fail, continue]
             default: fail
@@ -231,28 +232,7 @@ options:
         type: list
         elements: dict
         default: []
-        suboptions:
-          container:
-            description:
-              - Container to run the command in. Default - the pod's first container.
-            type: str
-          command:
-            description:
-              - The command and its arguments, run without a shell.
-            type: list
-            elements: str
-            required: true
-          timeout:
-            description:
-              - Seconds the command may run; a command still running then is a failed hook.
-            type: int
-            default: 30
-          on_error:
-            description:
-              - V(fail) fails the protection; V(continue) records the failure in RV(hooks) and goes on.
-            type: str
-            choices: [fail, continue]
-            default: fail
+        suboptions: *hook_suboptions
       velero_annotations:
         description:
           - Honour Velero's backup hook annotations on the pods. A pod with the annotation

@@ -13,13 +13,8 @@ description:
     or, for an admin, of all projects (O(all_projects)) - and, when O(kubeconfig) is given, every Kubernetes pod an
     inventory host, so that a playbook protects them fanned out by Ansible's C(forks) and by AWX job slicing
     (see C(playbooks/protect_fleet.yml)).
-  - Each host has one variable, C(protectable) - C(kind) (V(volume), V(share) or V(pod)), C(id), C(name),
-    C(project_id), C(project_name), C(availability_zone), C(size), C(status), C(metadata), C(created_at),
-    C(protectable) and C(protections) - for each protection name, its newest available protection made by this
-    collection (C(snapshot_id), C(snapshot_name), C(created_at), C(age_seconds) at the time the inventory was
-    read), the number of C(available) ones and the status of the newest attempt (C(last_status), C(last_failed)).
-    Pods carry C(namespace), C(phase), C(volumes) and C(problems) instead (their protections live in the bank and
-    are not read here).
+  - Each host has one variable, C(protectable), a dict describing the resource and its protections; every key is
+    listed in the notes below. O(compose), O(groups) and O(keyed_groups) read it as C(protectable.<key>).
   - Hosts are also in the groups C(volumes), C(shares) and C(pods), and in the groups of O(keyed_groups) and
     O(groups); O(compose) sets further variables (for example C(ansible_connection)).
   - Credentials come as in the modules - O(cloud) from C(clouds.yaml) (also O(clouds_yaml_path)), or C(OS_*)
@@ -27,6 +22,39 @@ description:
     becomes a host variable. Every request has a timeout (O(api_timeout)).
   - The file must be named C(*protectables.yml) or C(*protectables.yaml).
   - Two listing requests per kind of resource (one per project with O(projects)), plus one project listing.
+notes:
+  - "Host variable C(protectable) - the keys of every host:"
+  - C(protectable.kind) - V(volume), V(share) or V(pod).
+  - C(protectable.id) - the Cinder volume id, the Manila share id, or the pod's C(metadata.uid).
+  - C(protectable.name) - the resource's name (C(namespace/name) for pods); empty string when it has none.
+  - C(protectable.project_id), C(protectable.project_name) - the owning project (the name falls back to the id when the
+    credentials cannot list project names); V(null) for pods.
+  - C(protectable.availability_zone), C(protectable.size) (GiB) - V(null) for pods.
+  - C(protectable.status) - the service's status (C(available), C(in-use)...); the pod's phase for pods.
+  - C(protectable.metadata) - the volume's or share's metadata; the pod's labels for pods.
+  - C(protectable.created_at) - ISO 8601 creation time, UTC (V(null) for pods).
+  - C(protectable.protectable) - V(true) unless the resource is in a status it cannot be protected in (C(error),
+    C(error_deleting), C(deleting), and Manila's C(*_error) statuses; for pods, see C(problems)).
+  - C(protectable.protections) - a dict keyed by protection name - the snapshot modules' option
+    O(dataprotection.openstack.cinder_snapshot_protect#module:protection), or the Freezer C(backup_name). Each value
+    holds C(kind) (V(snapshot), V(share_snapshot) or V(freezer_backup)), C(snapshot_id) and C(snapshot_name) of the
+    newest available protection (V(null) when none is available), its C(created_at) and C(age_seconds) (at the time the
+    inventory was read), C(available) (how many available ones there are), C(last_id) and C(last_status) of the newest
+    attempt, whatever its status, and C(last_failed) (V(true) when that attempt failed - C(error), C(error_deleting)).
+    When a name exists in several kinds (a snapshot and a Freezer backup both named C(nightly)), the kind with the
+    youngest available protection is shown. Only protections this collection made count (snapshots carrying
+    C(dataprotection_managed) and C(dataprotection_protection) metadata, Freezer backups marked C(created_by=freezer)).
+    Pods always have an empty dict - their checkpoints live in the bank and are reported by
+    M(dataprotection.openstack.protection_report).
+  - C(protectable.protections_by_kind) - volumes and shares only - the same per kind, a dict of kind (the kinds above)
+    to a dict of protection name to protection, so that a snapshot and a Freezer backup of the same name can both be
+    checked, for example C(protectable.protections_by_kind.freezer_backup.nightly.age_seconds). A kind with no
+    protection is left out.
+  - C(protectable.namespace), C(protectable.phase), C(protectable.volumes) (the pod's volumes, each with the Cinder
+    volume behind it and what keeps it from being protected, if anything) and C(protectable.problems) (why a pod cannot
+    be protected, empty when it can) - pods only.
+  - No credential, token or secret ever becomes a host variable. Variables set by O(compose) come in addition.
+  - "Groups: C(volumes), C(shares) and C(pods) (by kind), plus those of O(keyed_groups) and O(groups)."
 author:
   - dataprotection.openstack contributors (@dataprotection)
 requirements:
@@ -189,11 +217,46 @@ metadata:
   env: production
 name_pattern: ^db-
 
-# AWX inventory source (Source: "Sourced from a Project", this file in the project; credential: an OpenStack
-# credential - AWX injects OS_CLIENT_CONFIG_FILE with one cloud, which the plugin then uses):
-#   inventory/protectables.yml
+# AWX / Ansible Automation Platform inventory source:
+#   Inventories > Add inventory > Sources > Add source
+#     Source: Sourced from a Project; Project: the project holding this file and collections/requirements.yml
+#     (listing dataprotection.openstack); Inventory file: inventory/protectables.yml
+#     Credential: an "OpenStack" credential (AWX injects OS_CLIENT_CONFIG_FILE naming a clouds.yaml with one
+#     cloud, which the plugin uses when no cloud is set here)
+#     Update on launch: on (or a cache_timeout below the job's schedule)
+#   Job template with "Job Slicing" N runs playbooks/protect_fleet.yml as N jobs on disjoint host subsets.
+# inventory/protectables.yml
 plugin: dataprotection.openstack.protectables
 all_projects: true
+resource_types: [volume, share]
+keyed_groups:
+  - key: protectable.project_name
+    prefix: project
+groups:
+  stale_nightly: "'nightly' not in protectable.protections or protectable.protections.nightly.age_seconds > 86400"
+compose:
+  ansible_connection: "'local'"
+
+# Host variables of a volume host (ansible-inventory --host <name>):
+# protectable:
+#   kind: volume
+#   id: 6f0c...
+#   name: db-1
+#   project_id: 3a1e...
+#   project_name: shop
+#   availability_zone: nova
+#   size: 10
+#   status: in-use
+#   metadata: {env: production}
+#   created_at: '2026-11-30T08:00:00+00:00'
+#   protectable: true
+#   protections:
+#     nightly: {kind: snapshot, snapshot_id: 9b2d..., snapshot_name: nightly-20261202T020000000000Z,
+#               created_at: '2026-12-02T02:00:00+00:00', age_seconds: 30412.5, available: 7,
+#               last_id: 9b2d..., last_status: available, last_failed: false}
+#   protections_by_kind:
+#     snapshot: {nightly: {...}}
+#     freezer_backup: {weekly: {...}}
 '''
 
 from ansible.errors import AnsibleError, AnsibleParserError

@@ -16,6 +16,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.base impo
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import bulk
 from ansible_collections.dataprotection.openstack.plugins.module_utils.selection import select_resources
+from ansible_collections.dataprotection.openstack.plugins.module_utils.timings import Timings
 
 SHARED_OPTIONS = ('description', 'force', 'metadata', 'retain', 'min_age', 'restore_name', 'restore_description',
                   'adopt', 'restore_point')
@@ -87,11 +88,14 @@ class SnapshotProtectModule(ProtectionModule):
         p, kind = self.params, driver.resource_kind
         if p['state'] == 'restored':
             raise ProtectionError('state=restored takes a single %s' % kind)
-        every = driver.list_sources(all_projects=p['all_projects'])
-        selected = select_resources(every, view=driver.source_view, names=p[self.names_option],
-                                    metadata=p[self.metadata_option], query=p['query'], kind=kind)
+        timings = Timings()
+        self.report_timings(timings)
+        with timings.step('select'):
+            every = driver.list_sources(all_projects=p['all_projects'])
+            selected = select_resources(every, view=driver.source_view, names=p[self.names_option],
+                                        metadata=p[self.metadata_option], query=p['query'], kind=kind)
         self.refuse_sweep(every, selected, kind)
-        entries = self.run_selected(driver, selected, options)
+        entries = self.run_selected(driver, selected, options, timings)
         for entry in entries:
             self.warn_about(driver, entry, ref=entry[driver.source_ref_key])
         extra = dict(projects=bulk.per_project(entries)) if p['all_projects'] else {}
@@ -111,17 +115,25 @@ class SnapshotProtectModule(ProtectionModule):
             groups.setdefault(owner if isinstance(owner, str) and owner else own, []).append(source)
         return [(pid, sources) for pid, sources in groups.items() if sources]
 
-    def run_selected(self, driver, selected, options):
+    def run_selected(self, driver, selected, options, timings=None):
         """Every selected source through ONE bounded pool (``concurrency`` in flight), whichever project it is in;
         each acted on by its own project's driver. Entries in selection order, grouped by project."""
         p = self.params
-        groups = [(project_id, sources, self.project_driver(driver, project_id, sources))
-                  for project_id, sources in self.by_project(driver, selected)]
-        work = []
-        for project_id, sources, scoped in groups:
+
+        def prepared(group):
+            # each project's token and snapshot listing, the projects side by side
+            project_id, sources = group
+            scoped = self.project_driver(driver, project_id, sources)
             if not isinstance(scoped, list):
                 scoped.prefetch_snapshots([s.id for s in sources])
                 scoped.bulk_run = True
+            return project_id, sources, scoped
+        timings = timings or Timings()
+        with timings.step('projects'):
+            groups = bulk.parallel_map(prepared, self.by_project(driver, selected), p['concurrency'])
+        work = []
+        for project_id, sources, scoped in groups:
+            if not isinstance(scoped, list):
                 work.extend((scoped, source) for source in sources)
 
         def act(item):
@@ -130,7 +142,7 @@ class SnapshotProtectModule(ProtectionModule):
                 return scoped.protect(source, p['protection'], options, dry_run=self.check_mode)
             return scoped.delete(source, p['protection'], dry_run=self.check_mode)
         done = iter(bulk.run_many(work, act, driver.resource_kind, driver.source_ref_key, p['concurrency'],
-                                  ref=lambda item: item[1]))
+                                  ref=lambda item: item[1], timings=timings))
         entries = []
         for project_id, sources, scoped in groups:
             part = scoped if isinstance(scoped, list) else [next(done) for _source in sources]

@@ -28,7 +28,9 @@ description:
     own and return C(changed=false) with a message.
   - O(operation=restore) of an image-booted server creates a NEW server from its backup (O(restore_server_name),
     O(restore_flavor), O(restore_network)), also after the server and its Glance image were deleted (give the
-    server's id); of a project, every server and volume of the backup as new resources named with
+    server's id); of a volume-booted server, a NEW volume from the Cinder backup of its boot volume and a NEW server
+    booted from it, also after the server and its volume were deleted (the backup records the server's name, flavor
+    and networks in the Cinder backup's metadata); of a project, every server and volume of the backup as new resources named with
     O(restore_prefix). Both return C(resource_map) (old id to new id) and find their restored resources again on a
     second run.
   - Check mode predicts C(changed) exactly and creates nothing. Trust ids and secrets are never returned.
@@ -96,6 +98,12 @@ options:
         whatever its name), with their Freezer backup records; only backups Freezer made are touched, and a second
         run reports C(changed=false). Without O(protection) a Freezer C(admin) job removes every Freezer backup of
         the volume.
+      - V(admin) of a project with O(protection) also removes the backups of the volumes gone from the project since,
+        and the project backups' manifests (all of them when everything is removed, else those naming a removed
+        backup); see RV(deleted_manifests).
+      - V(backup) of a project records what it covered (a manifest, RV(manifest)) in the project's object-storage
+        container C(dataprotection-bank); it fails before starting when that container cannot be read. With
+        O(wait=false), or on a cloud without object storage (a warning says so), no manifest is recorded.
       - Needs O(timeout) > 0 (the task waits for the scheduler) unless O(wait=false).
       - With O(wait=false) the job is started and left in place (not removed).
     type: str
@@ -173,7 +181,8 @@ options:
     type: str
   restore_from_date:
     description:
-      - Restore the newest backup taken before this ISO 8601 time.
+      - Restore the newest backup taken before this ISO 8601 time (for a project, the newest project backup that
+        started at or before it).
     type: str
   restore_backup_id:
     description:
@@ -188,11 +197,16 @@ options:
         restored into a new one (disaster recovery).
       - A new volume carries the metadata C(dataprotection_restored_from) (the backup id); a second run finds it
         and reports C(changed=false). A restore that fails removes the new volume.
+      - With O(volume_mode=cinder) Freezer's agent always restores into a NEW volume (from a Glance image it uploads
+        from O(storage)); V(existing) is refused. The new volume carries C(dataprotection_restored_from) (the Freezer
+        backup id) too, so a second run reports C(changed=false).
     type: str
     choices: [existing, new]
   restore_volume_name:
     description:
       - Name of the new volume of O(restore_to=new). Default - O(restore_name), else C(<protection>-restore).
+      - With O(volume_mode=cinder) the name the volume Freezer's agent restored is given. Default - O(restore_name),
+        else the agent's C(<volume name>~<backup time>).
     type: str
   restore_availability_zone:
     description:
@@ -211,21 +225,26 @@ options:
     type: str
   restore_server_name:
     description:
-      - Name of the NEW server a C(nova) restore of an image-booted server creates. Default - Freezer's
+      - Name of the NEW server a restore of a server creates (C(nova) mode for an image-booted server; for a
+        volume-booted server the new boot volume gets this name too). Default - Freezer's
         C(<original name>~<backup time>).
       - The server carries the metadata C(dataprotection_restored_from) (the Freezer backup id); a second run
         finds it by name and backup and reports C(changed=false).
     type: str
   restore_prefix:
     description:
-      - Restore of a project (O(resource_type=project), O(operation=restore)) - every server and volume the
-        protection backed up is recreated as a NEW resource named C(<restore_prefix><original name>) (a deleted
+      - Restore of a project (O(resource_type=project), O(operation=restore)) - every server and volume of ONE project
+        backup is recreated as a NEW resource named C(<restore_prefix><original name>) (a deleted
         volume - C(<restore_prefix><volume id>)). Default - C(<protection>-).
+      - The backup is the newest one whose manifest (see RV(manifest)) was taken at or before O(restore_from_date).
+        Each one-shot project backup records what it covered as a manifest in the project's object-storage container
+        C(dataprotection-bank). Backups without a manifest (made before manifests existed, or by a managed job)
+        - every server and volume ever backed up under O(protection) is restored, with a warning that says so.
     type: str
   restore_flavor:
     description:
-      - Flavor (name or id) of the server a C(nova) restore creates. Default - the flavor recorded in the backup
-        (Freezer's agent looks it up by name, so it must still exist).
+      - Flavor (name or id) of the server a restore of a server creates. Default - the flavor recorded in the backup
+        (looked up by name, so it must still exist).
       - When set, the collection boots the restored server itself from the image the agent restored, and removes the
         agent's server.
     type: str
@@ -441,20 +460,79 @@ deleted_backups:
   type: list
   elements: str
   sample: ["c4d5e6f7-0811-4a2b-9c3d-4e5f6a7b8c9d"]
+deleted_manifests:
+  description:
+    - Ids of the manifests of project backups an admin operation with O(protection) removed (in check mode, would
+      remove) - the ones naming a removed Cinder backup; for a project all of them when everything is removed.
+  returned: O(operation=admin) with O(protection)
+  type: list
+  elements: str
+  sample: ["freezer_project-9f1c2d3e4b5a69788796a5b4c3d2e1f0"]
+manifest:
+  description:
+    - What one project backup covered, kept as a checkpoint (plugin C(freezer_project)) in the project's object-storage
+      container C(dataprotection-bank). A backup of a project returns the one it wrote; a restore of a project the
+      one it restored (C(null) when there is none and every backup of the name was restored, with a warning).
+  returned: O(operation=backup) or O(operation=restore) of a project
+  type: dict
+  contains:
+    id:
+      description: The manifest (checkpoint) id.
+      type: str
+      returned: always
+      sample: freezer_project-9f1c2d3e4b5a69788796a5b4c3d2e1f0
+    job_id:
+      description: The Freezer job of the backup.
+      type: str
+      returned: always
+      sample: 6f5e4d3c2b1a40998877665544332211
+    time_stamp:
+      description: When the backup job started (seconds since the epoch); O(restore_from_date) compares with it.
+      type: int
+      returned: always
+      sample: 1796090400
+    taken_at:
+      description: The same time, ISO 8601 UTC.
+      type: str
+      returned: always
+      sample: "2026-12-01T02:00:00Z"
+    servers:
+      description: The servers backed up (C(id), C(name), C(freezer_backup_id), C(time_stamp)).
+      type: list
+      elements: dict
+      returned: always
+      sample: []
+    volumes:
+      description: The volumes backed up (C(id), C(cinder_backup_id), C(freezer_backup_id)).
+      type: list
+      elements: dict
+      returned: always
+      sample: [{id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa, cinder_backup_id: c4d5e6f7-0811-4a2b-9c3d-4e5f6a7b8c9d}]
+  sample:
+    id: freezer_project-9f1c2d3e4b5a69788796a5b4c3d2e1f0
+    job_id: 6f5e4d3c2b1a40998877665544332211
+    time_stamp: 1796090400
+    taken_at: "2026-12-01T02:00:00Z"
+    servers: []
+    volumes: [{id: 1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa, cinder_backup_id: c4d5e6f7-0811-4a2b-9c3d-4e5f6a7b8c9d,
+               freezer_backup_id: 8c7b6a5948374625a1b2c3d4e5f6a7b8_0}]
 resource_map:
   description:
     - Original volume id -> restored volume id of a C(cindernative) restore (the same id for O(restore_to=existing);
       C((would be created)) in check mode for O(restore_to=new)).
-    - Original server id -> NEW server id of a C(nova) restore of an image-booted server; for a project, every
-      server and volume id -> its new id. C((would be created)) in check mode.
-  returned: O(operation=restore) of a volume with C(cindernative), of an image-booted server, of a project
+    - Original server id -> NEW server id of a C(nova) restore of an image-booted server; for a volume-booted
+      server also its boot volume id -> the NEW volume's id; for a project, every server and volume id -> its new
+      id. C((would be created)) in check mode.
+    - Original volume id -> NEW volume id of a C(cinder) mode restore.
+  returned: O(operation=restore) of a volume, of a server, of a project
   type: dict
   sample: {"1b9c0d3e-1111-4d4c-9d7e-1cf0c2c3b2aa": "5d6e7f80-2222-4b1a-8c3d-9e0f1a2b3c4d"}
 restored:
   description:
     - The volumes a C(cindernative) restore wrote into (or, O(restore_to=new), created), after Cinder finished.
     - For a C(nova) restore the new server once C(ACTIVE) (C(id), C(name), C(status), C(image_id), C(flavor),
-      C(networks), C(metadata)); for a project, the new servers and volumes.
+      C(networks), C(metadata)); for a volume-booted server the new server (with its C(boot_volume)) and the new
+      volume; for a project, the new servers and volumes.
   returned: O(operation=restore)
   type: list
   elements: dict
@@ -509,7 +587,8 @@ timings:
       output). Also returned when the task fails; the step that failed is then followed by C(clean up).
     - Steps - C(create job), C(start job), C(wait for scheduler pickup), C(wait for job result),
       C(verify in Cinder), C(remove job); a C(nova) restore adds C(wait for the restored server) and
-      C(name and mark the restored server). Empty in check mode; only the first two with O(wait=false).
+      C(name and mark the restored server); the restore of a volume-booted server has only C(restore the boot
+      volume) and C(boot the restored server). Empty in check mode; only the first two with O(wait=false).
   returned: when O(operation) is set
   type: list
   elements: dict
@@ -707,10 +786,13 @@ class FreezerJobModule(ProtectionModule):
                                   'run the job; set wait: false to only start it' % p['timeout'])
         restore_new = [o for o in ('restore_to', 'restore_volume_name', 'restore_availability_zone',
                                    'restore_volume_type') if p[o] is not None]
+        cinder_only = [o for o in restore_new if o in ('restore_availability_zone', 'restore_volume_type')]
         if restore_new and (p['operation'] != 'restore' or p['resource_type'] != 'volume' or
-                            p['volume_mode'] != 'cindernative'):
-            raise ProtectionError('%s apply to operation=restore of a volume with volume_mode=cindernative only'
-                                  % ', '.join(restore_new))
+                            (p['volume_mode'] != 'cindernative' and cinder_only)):
+            raise ProtectionError('%s apply to operation=restore of a volume with volume_mode=cindernative only%s'
+                                  % (', '.join(restore_new), '' if p['volume_mode'] == 'cindernative' else
+                                     ' (in cinder mode only restore_to=new and restore_volume_name: Freezer\'s agent '
+                                     'creates the new volume from its image with Cinder\'s defaults)'))
         restore_server = [o for o in ('restore_server_name', 'restore_flavor', 'restore_network') if p[o] is not None]
         if restore_server and (p['operation'] != 'restore' or p['resource_type'] != 'server'):
             raise ProtectionError('%s apply to operation=restore of a server only' % ', '.join(restore_server))
@@ -752,6 +834,8 @@ class FreezerJobModule(ProtectionModule):
         else:
             result = driver.ensure_job(p['resource_type'], resource_id, p['protection'], options, state=state,
                                        dry_run=self.check_mode)
+        for warning in result.data.pop('warnings', None) or ():
+            self.ansible.warn(warning)
         return self.finish(result)
 
 

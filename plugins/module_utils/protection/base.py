@@ -62,10 +62,13 @@ class Result:
 
 class Later:
     """A driver call's last step, left by a bulk run for after every call's first part (``bulk.run_many``): a step
-    that mostly waits - the race grace - then holds no slot of the bounded pool while the other calls go on."""
+    that mostly waits - the race grace - then holds no slot of the bounded pool while the other calls go on.
+    ``ready``: what the step waits on that many steps share (a project's batch of new snapshots); the distinct
+    ``ready`` callables run side by side, once each, before the steps."""
 
-    def __init__(self, step):
+    def __init__(self, step, ready=None):
         self.step = step
+        self.ready = ready
 
 
 class ProtectionDriver(CloudService):

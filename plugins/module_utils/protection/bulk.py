@@ -10,6 +10,7 @@ import concurrent.futures
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import reason_of
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Later
+from ansible_collections.dataprotection.openstack.plugins.module_utils.timings import Timings
 
 
 def attempt(call):
@@ -53,22 +54,42 @@ def per_project(entries):
     return counts
 
 
-def run_many(items, call, kind, ref_key, concurrency=8, ref=None):
+def parallel_map(call, items, concurrency=8):
+    """``[call(item) for item in items]`` with at most ``concurrency`` at once (the first exception is raised)."""
+    items = list(items)
+    if len(items) <= 1:
+        return [call(item) for item in items]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(items)))) as pool:
+        return list(pool.map(call, items))
+
+
+def run_many(items, call, kind, ref_key, concurrency=8, ref=None, timings=None):
     """``call(item)`` for each item, at most ``concurrency`` at once; one failure never hides the others.
 
     Entries in the order of ``items``; ``ref(item)`` names the resource of an item (default: the item). A call may
     return ``Later(step)``: every such step runs once all first parts are done, so a step that mostly waits (the
-    race grace) overlaps the others instead of holding a slot while calls queue behind it."""
+    race grace) overlaps the others instead of holding a slot while calls queue behind it. ``timings``: a
+    timings.Timings that gets the three stages (``calls``, ``shared waits``, ``last steps``)."""
     if not items:
         return []
+    timings = timings or Timings()
     workers = max(1, min(concurrency, len(items)))
     ref = ref or (lambda item: item)
 
     def finish(outcome):
         return attempt(outcome[0].step) if isinstance(outcome[0], Later) else outcome
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        first = list(pool.map(lambda item: attempt(lambda: call(item)), items))
-        final = list(pool.map(finish, first))
+        with timings.step('calls'):
+            first = list(pool.map(lambda item: attempt(lambda: call(item)), items))
+        ready = []
+        for result, _exc in first:
+            if isinstance(result, Later) and result.ready is not None and result.ready not in ready:
+                ready.append(result.ready)
+        with timings.step('shared waits'):
+            # a failure here shows again in each step that needs it, naming its resource
+            list(pool.map(attempt, ready))
+        with timings.step('last steps'):
+            final = list(pool.map(finish, first))
     return [entry_of(outcome, ref(item), kind, ref_key) for item, outcome in zip(items, final)]
 
 

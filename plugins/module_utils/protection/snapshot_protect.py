@@ -52,7 +52,7 @@ class SnapshotProtection:
             result.changed = result.changed or bool(adopted)
             return result
         if isinstance(result, Later):
-            return Later(lambda step=result.step: complete(step()))
+            return Later(lambda step=result.step: complete(step()), ready=result.ready)
         return complete(result)
 
     def _adopt(self, source, name, foreign, dry_run):
@@ -108,14 +108,21 @@ class SnapshotProtection:
         # In a bulk run only the create holds a slot of the pool; waiting for every snapshot and the race check
         # come after all creates (by then most snapshots are ready: one read each).
         created = self._create_snapshot(source, name, name, options, wait=not self.bulk_run)
+        batched = self.bulk_run and self.wait
+        if batched:
+            self.batch.add(created)
 
         def settle():
-            snapshot = self._wait_snapshot(created, source) if self.wait and self.bulk_run else created
-            snapshot, changed = self._settle_race(source, name, snapshot)
+            if batched:
+                # the project's snapshots of this run, waited for and race-checked with one listing per poll
+                snapshot = self._wait_snapshot(created, source, settled=self.batch.verdict)
+                snapshot, changed = self._settle_race(source, name, snapshot, self.batch.source_snapshots(source.id))
+            else:
+                snapshot, changed = self._settle_race(source, name, created)
             return Result(changed or bool(deleted), **self._views(source, deleted=deleted, before=None,
                                                                   after=view(snapshot),
                                                                   **{self.snapshot_key: view(snapshot)}))
-        return Later(settle) if self.bulk_run else settle()
+        return Later(settle, ready=self.batch.settle if batched else None) if self.bulk_run else settle()
 
     def _protect_rotating(self, source, name, options, ours, dry_run):
         plan = rotation.RotationPlan(ours, options['retain'], options.get('min_age') or 0, self.SNAPSHOT_FAIL)
@@ -131,11 +138,26 @@ class SnapshotProtection:
             after = [v for v in before if v['id'] not in common['deleted']] + ([planned] if plan.create else [])
             return Result(plan.changed, after=after, **dict(common, **{self.snapshot_key: snapshot}))
         snapshot = plan.newest
+        # In a bulk run the new snapshot is waited for with the project's others (snapshot_batch.py), after every
+        # create; the oldest ones go once it is available, as in a single run.
+        batched = plan.create and self.bulk_run and self.wait
         if plan.create:
-            snapshot = self._create_snapshot(source, rotation.rotated_name(name), name, options)
-        self._delete_snapshots(plan.doomed, source)
-        after = [self.snapshot_view(s) for s in self.protection_snapshots(source, name)]
-        return Result(plan.changed, after=after, **dict(common, **{self.snapshot_key: self.snapshot_view(snapshot)}))
+            snapshot = self._create_snapshot(source, rotation.rotated_name(name), name, options, wait=not batched)
+            if batched:
+                self.batch.add(snapshot)
+
+        def finish(snapshot=snapshot):
+            listed = None
+            if batched:
+                snapshot = self._wait_snapshot(snapshot, source, settled=self.batch.verdict)
+                listed = self.batch.source_snapshots(source.id)
+            deleted = set(self._delete_snapshots(plan.doomed, source))
+            if listed is not None:
+                listed = [s for s in listed if s.id not in deleted]
+            after = [self.snapshot_view(s) for s in self.protection_snapshots(source, name, listed)]
+            return Result(plan.changed, after=after,
+                          **dict(common, **{self.snapshot_key: self.snapshot_view(snapshot)}))
+        return Later(finish, ready=self.batch.settle) if batched else finish()
 
     def _check_source(self, source, options, dry_run):
         if source.status in self.SOURCE_TRANSIENT and self.wait and not dry_run:
@@ -153,9 +175,13 @@ class SnapshotProtection:
             return snapshot
         return self._wait_snapshot(snapshot, source)
 
-    def _wait_snapshot(self, snapshot, source):
+    def _wait_snapshot(self, snapshot, source, settled=None):
+        """The snapshot once available; failed or stalled, removed (or named) and raised. ``settled(describe)``
+        gives the verdict of a bulk run's shared wait (snapshot_batch.py) instead of polling this one."""
         describe = '%s of %s' % (self.describe(snapshot, self.snapshot_kind), self.describe(source))
         try:
+            if settled is not None:
+                return settled(snapshot, describe)
             return self.wait_for(lambda: self._get_snapshot(snapshot.id), self.SNAPSHOT_OK, self.SNAPSHOT_FAIL,
                                  self.SNAPSHOT_TRANSIENT, describe=describe)
         except WaitFailed as exc:  # WaitTimeout included: the stalled snapshot goes too
@@ -166,18 +192,20 @@ class SnapshotProtection:
             raise ProtectionError('%s; %s' % (exc.msg, left),
                                   **self._views(source, **{self.snapshot_key: self.snapshot_view(exc.last)}))
 
-    def _oldest_after_grace(self, source, name, seen):
-        """The oldest healthy snapshot of ``name`` once every same-second twin of ``seen`` is visible."""
-        self._after_race_grace(seen)
-        same = [s for s in self.protection_snapshots(source, name)
+    def _oldest_after_grace(self, source, name, seen, listed=None):
+        """The oldest healthy snapshot of ``name`` once every same-second twin of ``seen`` is visible; ``listed``:
+        the source's snapshots from a listing taken after that already (a bulk run's shared one)."""
+        if listed is None:
+            self._after_race_grace(seen)
+        same = [s for s in self.protection_snapshots(source, name, listed)
                 if s.name == name and s.status not in self.SNAPSHOT_FAIL]
         return same[0] if same else seen
 
-    def _settle_race(self, source, name, mine):
+    def _settle_race(self, source, name, mine, listed=None):
         """Two concurrent runs may both create; the oldest snapshot wins, the other run removes its own."""
         if not self.wait:
             return mine, True
-        winner = self._oldest_after_grace(source, name, mine)
+        winner = self._oldest_after_grace(source, name, mine, listed)
         if winner.id == mine.id:
             return mine, True
         self._delete_snapshots([mine], source)

@@ -28,6 +28,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     utcnow,
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshot_delete import SnapshotDeletion
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshot_batch import SnapshotBatch
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshot_protect import SnapshotProtection
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.snapshot_restore import SnapshotRestore
 
@@ -63,6 +64,8 @@ class SnapshotDriver(SnapshotProtection, SnapshotDeletion, SnapshotRestore, Prot
         # Bulk runs list the project's snapshots once; each source's first lookup uses that.
         self._prefetched = {}
         self._project_id = None
+        # A bulk run's new snapshots, waited for together (one listing per poll, not one GET per snapshot).
+        self.batch = SnapshotBatch(self)
 
     # -- hooks ------------------------------------------------------------
     @staticmethod

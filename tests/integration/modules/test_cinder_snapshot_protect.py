@@ -192,6 +192,25 @@ def test_retention_and_min_age(cloud_env, demo_conn, make_volume, unique):
     assert [s.id for s in snapshots_of(demo_conn, volume.id)] == [manual.id]
 
 
+def test_concurrent_bulk_runs_make_one_snapshot_per_volume(cloud_env, demo_conn, make_volume, unique):
+    """Issue 16: a bulk run waits for its snapshots and checks for concurrent runs with one listing per poll; two
+    bulk runs at once still converge to one snapshot per volume, and both report the one kept."""
+    vols = [make_volume('%s-%d' % (unique, i), metadata={'race': unique}) for i in range(3)]
+    args = dict(cloud='localcloud-demo', volume_metadata={'race': unique}, snapshot_name='daily', concurrency=3,
+                timeout=120, poll_interval=0.5)
+    handles = [start_module(MODULE, args, env=cloud_env) for _unused in range(2)]
+    runs = [finish(h) for h in handles]
+    assert not any(r.failed for r in runs), runs
+    for volume in vols:
+        snaps = snapshots_of(demo_conn, volume.id)
+        assert [(s.name, s.status) for s in snaps] == [('daily', 'available')], snaps
+        reported = {e['snapshot']['id'] for r in runs for e in r['snapshots'] if e['volume_ref'] == volume.id}
+        assert reported == {snaps[0].id}, (volume.id, reported)
+    assert [t['step'] for t in runs[0]['timings']] == ['select', 'projects', 'calls', 'shared waits', 'last steps']
+    again = run_module(MODULE, args, env=cloud_env)
+    assert again.changed is False and not again.failed, again
+
+
 def test_bulk_by_metadata_query_and_failure_isolation(cloud_env, demo_conn, make_volume, unique):
     vols = [make_volume('%s-%d' % (unique, i), metadata={'backup': unique}) for i in range(3)]
     bad = make_volume(unique + '-bad', metadata={'backup': unique, 'localcloud_fail': 'snapshot'})

@@ -1,5 +1,6 @@
 """freezer_job through real ansible-playbook runs against the real local freezer-api, Cinder (backup) and a real
 freezer-scheduler + freezer-agent started here (non-central, project demo, a fixed client_id)."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,12 +70,13 @@ def freezer(localcloud, lc_demo):
     return Freezer(lc_demo)
 
 
-@pytest.fixture(scope='module')
-def scheduler(localcloud, clouds_yaml, freezer):
-    """A real freezer-scheduler (non-central, project demo) polling every second; stopped at the end."""
+@contextlib.contextmanager
+def private_scheduler(clouds_yaml, freezer, project_name='demo', prefix='it-freezer'):
+    """A real freezer-scheduler (non-central, the demo user in ``project_name``) polling every second; stopped and
+    unregistered at the end. Yields {client_id, log}."""
     with open(clouds_yaml) as handle:
         auth = yaml.safe_load(handle)['clouds']['localcloud-demo']['auth']
-    client_id = 'it-freezer-%s' % uuid.uuid4().hex[:8]
+    client_id = '%s-%s' % (prefix, uuid.uuid4().hex[:8])
     workdir = tempfile.mkdtemp(prefix='dp-freezer-sched-')
     conf = os.path.join(workdir, 'scheduler.conf')
     with open(conf, 'w') as handle:
@@ -83,25 +85,34 @@ def scheduler(localcloud, clouds_yaml, freezer):
                                              os.path.join(workdir, 'jobs')))
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith('OS_'))
     env.update(PATH=LC_BIN + os.pathsep + env.get('PATH', ''), HOME=workdir, OS_AUTH_URL=auth['auth_url'],
-               OS_USERNAME=auth['username'], OS_PASSWORD=auth['password'], OS_PROJECT_NAME=auth['project_name'],
+               OS_USERNAME=auth['username'], OS_PASSWORD=auth['password'], OS_PROJECT_NAME=project_name,
                OS_USER_DOMAIN_NAME='Default', OS_PROJECT_DOMAIN_NAME='Default', OS_REGION_NAME='RegionOne',
                OS_IDENTITY_API_VERSION='3')
     proc = subprocess.Popen([os.path.join(LC_BIN, 'freezer-scheduler'), '--config-file', conf, 'start'],
                             cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    deadline = time.monotonic() + 60
-    while freezer.get('/clients/' + client_id)[0] != 200:
-        assert proc.poll() is None, 'freezer-scheduler exited (rc=%s), see %s' % (proc.returncode, workdir)
-        assert time.monotonic() < deadline, 'freezer-scheduler did not register %s' % client_id
-        time.sleep(0.5)
-    yield dict(client_id=client_id, log=os.path.join(workdir, 'scheduler.log'))
-    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    freezer.delete_client(client_id)
+        deadline = time.monotonic() + 60
+        while freezer.get('/clients/' + client_id)[0] != 200:
+            assert proc.poll() is None, 'freezer-scheduler exited (rc=%s), see %s' % (proc.returncode, workdir)
+            assert time.monotonic() < deadline, 'freezer-scheduler did not register %s' % client_id
+            time.sleep(0.5)
+        yield dict(client_id=client_id, log=os.path.join(workdir, 'scheduler.log'))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        freezer.delete_client(client_id)
+
+
+@pytest.fixture(scope='module')
+def scheduler(localcloud, clouds_yaml, freezer):
+    """The demo project's private scheduler for this module's tests."""
+    with private_scheduler(clouds_yaml, freezer) as running:
+        yield running
 
 
 @pytest.fixture
@@ -726,6 +737,15 @@ def test_project_backup_and_restore_with_prefix_after_everything_was_deleted(ten
     volume = wait_status(lambda: get_or_none(conn.block_storage.get_volume, volume.id), {'available', 'error'})
     server = wait_status(lambda: get_or_none(conn.compute.get_server, server.id), {'ACTIVE', 'ERROR'}, timeout=180)
     assert volume.status == 'available' and server.status == 'ACTIVE', server.fault
+    # the volume is the boot volume of a second, volume-booted server: the restore recreates that server too
+    conn.block_storage.set_volume_bootable_status(volume, True)
+    booted = conn.compute.create_server(name=unique + '-db', networks='none',
+                                        flavor_id=conn.compute.find_flavor('dp.tiny', ignore_missing=False).id,
+                                        block_device_mapping=[
+                                            {'boot_index': 0, 'uuid': volume.id, 'source_type': 'volume',
+                                             'destination_type': 'volume', 'delete_on_termination': False}])
+    booted = wait_status(lambda: get_or_none(conn.compute.get_server, booted.id), {'ACTIVE', 'ERROR'}, timeout=180)
+    assert booted.status == 'ACTIVE', booted.fault
     marker = ('dataprotection tenant %s' % unique).encode()
     write_marker(volume.id, marker)
     base = dict(cloud=tenant['cloud'], resource_type='project', backup_name=unique, client_id='localcloud-central',
@@ -744,29 +764,36 @@ def test_project_backup_and_restore_with_prefix_after_everything_was_deleted(ten
     assert [b.status for b in backups_named(conn, volume.id, unique)] == ['available']
     assert freezer_t.jobs_of(unique) == []
 
-    # everything is gone: the server, its image, the volume
+    # everything is gone: the servers, the image, the volume
     conn.compute.delete_server(server.id)
+    conn.compute.delete_server(booted.id)
     conn.image.delete_image(image.id)
+    for gone in (server, booted):
+        wait_status(lambda g=gone: get_or_none(conn.compute.get_server, g.id), {'gone'}, timeout=180)
+    wait_status(lambda: get_or_none(conn.block_storage.get_volume, volume.id), {'available'})
     conn.block_storage.delete_volume(volume.id)
-    wait_status(lambda: get_or_none(conn.compute.get_server, server.id), {'gone'}, timeout=180)
     wait_status(lambda: get_or_none(conn.block_storage.get_volume, volume.id), {'gone'})
 
     restore = dict(base, operation='restore', restore_prefix='dr-')
     check = job(env, check=True, **restore)
     assert check.changed is True and not check.failed, check
-    assert sorted(check['resource_map']) == sorted([server.id, volume.id])
+    assert sorted(check['resource_map']) == sorted([server.id, booted.id, volume.id])
     assert list(conn.compute.servers()) == [] and list(conn.block_storage.volumes()) == []
     restored = job(env, **restore)
     assert restored.changed is True and not restored.failed, restored
     print('tenant restore one-shot: %.1f s %s' % (restored['elapsed'], restored['timings']))
-    [new_server] = list(conn.compute.servers())
+    servers = dict((s.name, s) for s in conn.compute.servers())
+    new_server, new_booted = servers.pop('dr-%s-web' % unique), servers.pop('dr-%s-db' % unique)
+    assert servers == {}
     [new_volume] = list(conn.block_storage.volumes(details=True))
-    assert restored['resource_map'] == {server.id: new_server.id, volume.id: new_volume.id}
-    assert new_server.name == 'dr-%s-web' % unique and new_server.status == 'ACTIVE'
+    assert restored['resource_map'] == {server.id: new_server.id, booted.id: new_booted.id, volume.id: new_volume.id}
+    assert new_server.status == 'ACTIVE' and new_booted.status == 'ACTIVE'
     assert conn.image.download_image(new_server.image['id']).content == data
-    assert new_volume.name == 'dr-' + volume.id and new_volume.status == 'available'
+    # the volume-booted server boots from the restored volume, which holds the data of the backup
+    assert [a['volume_id'] for a in conn.compute.volume_attachments(new_booted)] == [new_volume.id]
+    assert new_volume.name == 'dr-%s-db' % unique and new_volume.is_bootable
     assert read_marker(new_volume.id, len(marker)) == marker
     again = job(env, **restore)
     assert again.changed is False and again['resource_map'] == restored['resource_map'], again
     assert job(env, check=True, **restore).changed is False
-    assert len(list(conn.compute.servers())) == 1 and freezer_t.jobs_of(unique) == []
+    assert len(list(conn.compute.servers())) == 2 and freezer_t.jobs_of(unique) == []

@@ -10,5 +10,10 @@
   Cinder and cleanup;
 * ``recovery.py`` - disaster recovery: a ``cindernative`` backup restored into a NEW volume through Cinder;
 * ``servers.py`` - ``nova`` mode (image-booted servers): backup checks and cleanup, restore as a NEW server;
-* ``project.py`` - restore of a tenant backup: every server and volume recreated as new resources.
+* ``boot_volume.py`` - volume-booted servers: the server recorded in its boot volume's Cinder backup, restore as a
+  NEW volume and a NEW server booted from it;
+* ``project.py`` - restore of a tenant backup: every server and volume recreated as new resources;
+* ``cinder_mode.py`` - ``cinder`` volume mode (through Glance): the agent watched (it waits forever on some Cinder
+  failures), its temporaries verified gone or cleaned up, one protection's stored backups removed;
+* ``cinder_restore.py`` - ``cinder`` volume mode: restore as a NEW volume, named, marked, found again.
 """

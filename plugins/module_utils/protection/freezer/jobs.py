@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.dataprotection.openstack.plugins.module_utils import waiter
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import (
     ConflictError,
     NotFoundError,
     ProtectionError,
+    WaitTimeout,
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.api import (
@@ -96,6 +98,24 @@ class FreezerJobs(FreezerPlan):
                                   'freezer-api created no trust (is [centralized_scheduler] enabled on the API?); '
                                   'the job was removed' % (job_id, client.get('client_id')))
         return job
+
+    def abort_job(self, job, limit=60):
+        """Send ``abort`` to a running job and wait (at most ``limit`` s) until its scheduler stopped the agent: a job
+        deleted first leaves its agent running (Freezer's agents loop forever on some failures)."""
+        try:
+            self.api.job_event(job['job_id'], 'abort')
+        except FreezerAPIError:
+            return job
+
+        def classify(current):
+            status = ((current or {}).get('job_schedule') or {}).get('status') or ''
+            return ('wait' if status in ACTIVE else 'ok'), status
+
+        try:
+            return waiter.poll(lambda: self.api.get_job(job['job_id']), classify, min(self.timeout or limit, limit),
+                               self.poll_interval, describe='abort of freezer job %s' % job['job_id'])
+        except WaitTimeout as exc:
+            return exc.last or job
 
     def remove_job_and_actions(self, job):
         """Delete a job and the actions it created (freezer-api keeps actions when a job is deleted)."""

@@ -26,7 +26,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.errors im
 from ansible_collections.dataprotection.openstack.plugins.module_utils.openstack import get_or_none, reason_of
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import cinder
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import Result, looks_like_id
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.api import FreezerAPIError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.cinder_mode import CinderMode
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.jobs import FreezerJobs
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.recovery import (
     NativeBackups,
@@ -51,7 +51,7 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.waiter im
 RESTORE_TO = ('existing', 'new')
 
 
-class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
+class FreezerOperations(ProjectRestore, CinderMode, NovaMode, FreezerJobs):
     """One-shot backup, restore and admin operations of a protection (resource + backup_name)."""
 
     def __init__(self, conn, api=None, interface=None, clock=time.monotonic, **kwargs):
@@ -73,6 +73,8 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
             if restore_to == 'new':
                 return self._restore_new(volume, backup, name, options, dry_run)
             options = dict(options, restore_backup_id=backup.id)
+        if operation == 'restore' and resource_type == 'volume' and not native:  # cinder mode: a new volume
+            return self.restore_cinder(resource_id, name, options, dry_run)
         if operation == 'restore' and resource_type == 'server':
             restored = self.restore_server(resource_id, name, options, dry_run)
             if restored is not None:  # an image-booted server (nova mode): a new server
@@ -80,10 +82,15 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
         if operation == 'restore' and resource_type == 'project':  # every server and volume as a new one
             return self.restore_project(self.check_project(resource_id), name, options, dry_run)
         resource, actions = self.plan(resource_type, resource_id, operation, name, options)
+        if operation == 'admin' and name and resource_type == 'project':  # also the backups of volumes gone since
+            actions = actions + self.gone_volume_actions(actions, name)
         if not actions:
             return self.nothing(resource_type, resource)
-        if operation == 'admin' and name:
-            return self._admin_protection(resource, actions, name, options, dry_run)
+        if operation == 'admin' and name and resource_type == 'volume' and not native:
+            return self.admin_cinder(resource, actions, name, options, dry_run)
+        if operation == 'admin' and name:  # the manifests (project.py) go with the backups they name
+            return self.drop_manifests(resource, name, options,
+                                       self._admin_protection(resource, actions, name, options, dry_run), dry_run)
         return self._run_job(resource, actions, name, operation, options, dry_run)
 
     def _run_job(self, resource, actions, name, operation, options, dry_run, **extra):
@@ -95,6 +102,9 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
         want = self.job_doc(description, options['client_id'], actions, schedule=None,
                             max_retries=options.get('max_retries') or 0,
                             max_retries_interval=options.get('max_retries_interval') or 10)
+        session = resource['type'] == 'project' and operation == 'backup'
+        if session and self.wait:
+            self.manifests.check()  # the manifest of this session is written after the backup (project.py)
         if dry_run:
             planned = job_view(dict(want, job_id='(would be created, run and removed)'))
             return Result(True, job=planned, resource=resource, backups=[], removed=[], before=None, after=planned,
@@ -103,6 +113,7 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
         before_backups = self._cinder_backups(actions)
         containers = self.nova_before(actions) if operation == 'backup' else {}
         started = int(time.time())
+        containers.update(self.cinder_before(actions, started))  # cinder mode: watched while the job runs
         with step('create job'):
             job = self.created_job(self.api.create_job(want), client)
         if not self.wait:
@@ -116,6 +127,9 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
             final = self._wait_job(job, client)
             with step('verify in Cinder'):
                 outcome = self._verify(operation, actions, before_backups, job)
+            if session:
+                with step('record the manifest'):
+                    outcome['manifest'] = self.record_manifest(resource, actions, job, started, outcome)
         except ProtectionError as exc:
             with step('clean up'):
                 left = self._cleanup_failed(job, operation, actions, before_backups, name, started, containers)
@@ -244,8 +258,11 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
             return 'wait', label
 
         try:
-            return waiter.poll(lambda: self.api.get_job(job['job_id']), classify, self.timeout, self.poll_interval,
-                               describe=describe)
+            def fetch():
+                self.watch_cinder()  # a Cinder failure Freezer's cinder-mode agent would wait for forever
+                return self.api.get_job(job['job_id'])
+
+            return waiter.poll(fetch, classify, self.timeout, self.poll_interval, describe=describe)
         except WaitTimeout as exc:
             sched = (exc.last or {}).get('job_schedule') or {}
             if (sched.get('status') or '') not in PICKED_UP and sched.get('time_started', -1) in (-1, None):
@@ -305,6 +322,8 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
                         outcome['deleted_backups'].append(backup.id)
         if operation == 'backup':
             self.verify_nova_backup(actions, job)
+            self.verify_cinder_backup(actions, job)
+            self.record_boot_servers(outcome['cinder_backups'])  # a volume-booted server's restore needs it
         outcome['backups'] = self._freezer_records(actions, operation)
         return outcome
 
@@ -346,10 +365,7 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
         try:
             current = self.api.get_job(job['job_id']) or job
             if ((current.get('job_schedule') or {}).get('status') or '') in ACTIVE:
-                try:
-                    self.api.job_event(job['job_id'], 'abort')
-                except FreezerAPIError:
-                    pass
+                current = self.abort_job(current)
             self.remove_job_and_actions(current)
             notes.append('the job and its actions were removed')
         except Exception as exc:  # pylint: disable=broad-except
@@ -373,6 +389,9 @@ class FreezerOperations(ProjectRestore, NovaMode, FreezerJobs):
             nova_notes, nova_kept = self.cleanup_nova_backup(job, actions, containers or {}, started)
             notes.extend(nova_notes)
             kept.extend(nova_kept)
+            cinder_notes, cinder_kept = self.cleanup_cinder_backup(job, actions, containers or {})
+            notes.extend(cinder_notes)
+            kept.extend(cinder_kept)
         text = ', '.join(notes) if notes else 'nothing to clean up'
         if kept:
             text += '; left behind: %s' % ', '.join(kept)

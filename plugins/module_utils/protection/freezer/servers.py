@@ -31,6 +31,10 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     looks_like_id,
     parse_time,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.boot_volume import (
+    BootVolumeServers,
+    server_view,
+)
 
 SERVER_OK = ('ACTIVE',)
 SERVER_FAIL = ('ERROR', 'DELETED', 'SOFT_DELETED', 'SHELVED', 'SHELVED_OFFLOADED', 'not-found')
@@ -49,21 +53,9 @@ def iso_utc(stamp):
     return datetime.datetime.fromtimestamp(int(stamp), tz=datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def server_view(server):
-    if server is None:
-        return None
-    image = server.image or {}
-    flavor = server.flavor or {}
-    flavor_name = flavor.get('original_name') or flavor.get('name') if isinstance(flavor, dict) else \
-        getattr(flavor, 'original_name', None) or getattr(flavor, 'name', None)
-    return dict(id=server.id, name=server.name, status=server.status,
-                image_id=image.get('id') if isinstance(image, dict) else getattr(image, 'id', None),
-                flavor=flavor_name, networks=sorted((server.addresses or {}).keys()),
-                metadata=dict(server.metadata or {}))
-
-
-class NovaMode:
-    """Mixed into FreezerOperations: nova-mode backup checks and cleanup, restore as a new server."""
+class NovaMode(BootVolumeServers):
+    """Mixed into FreezerOperations: nova-mode backup checks and cleanup, restore as a new server (a volume-booted
+    server: boot_volume.py)."""
 
     # -- what the backup holds --------------------------------------------------
     def nova_records(self, server_id, name):
@@ -82,7 +74,8 @@ class NovaMode:
             cutoff = _epoch(options['restore_from_date'])
             records = [r for r in records if _stamp(r) <= cutoff]
         if not records:
-            raise NotFoundError('server %s has no Freezer nova backup named %s%s to restore from'
+            raise NotFoundError('server %s has no Freezer nova backup named %s%s to restore from (nor a Cinder backup '
+                                'of a boot volume that recorded it)'
                                 % (server_id, name, ' taken before %s' % options['restore_from_date']
                                    if options.get('restore_from_date') else ''),
                                 resource=dict(type='server', id=server_id))
@@ -172,7 +165,8 @@ class NovaMode:
 
     # -- restore as a new server -------------------------------------------------
     def restore_server(self, resource_id, name, options, dry_run):
-        """Restore an image-booted server's nova backup as a NEW server; None for a volume-booted server."""
+        """Restore a server as a NEW server: an image-booted one from its nova backup, a volume-booted one from the
+        Cinder backup of its boot volume (boot_volume.py); None without a compute service (restore in place)."""
         try:
             server = self.find_server(resource_id)
         except NotFoundError:
@@ -181,7 +175,12 @@ class NovaMode:
                                     '(Freezer keeps the id, not the name)' % resource_id)
             server = None
         if server is not None and server.get('boot_volume') is not None:
-            return None
+            if server.get('source') != 'nova':  # no compute service: the boot volume is restored in place
+                return None
+            return self.restore_boot_server(server['id'], server, name, options, dry_run)
+        if server is None and not self.nova_records(resource_id, name) and self.boot_backups(resource_id, name):
+            # a deleted volume-booted server: its boot volume's backup recorded it
+            return self.restore_boot_server(resource_id, None, name, options, dry_run)
         server_id = server['id'] if server else resource_id
         record = self.pick_nova_backup(server_id, name, options)
         recorded = self.recorded_server(record)
@@ -346,14 +345,17 @@ class NovaMode:
         except Exception as exc:  # pylint: disable=broad-except
             kept.append('Glance image %s (%s: %s)' % (image.name, image.id, reason_of(exc, self.conn)))
 
-    def _drop_restore(self, servers, images):
-        notes, kept = [], []
+    def _drop_servers(self, servers, notes, kept):
         for server in servers:
             try:
                 self._delete_server(server.id)
                 notes.append('server %s (%s) was removed' % (server.name, server.id))
             except Exception as exc:  # pylint: disable=broad-except
                 kept.append('server %s (%s: %s)' % (server.name, server.id, reason_of(exc, self.conn)))
+
+    def _drop_restore(self, servers, images):
+        notes, kept = [], []
+        self._drop_servers(servers, notes, kept)
         for image in images:
             self._drop_image(image, notes, kept)
         text = ', '.join(notes) if notes else 'no server or image was left by the restore'

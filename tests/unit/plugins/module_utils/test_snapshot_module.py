@@ -125,6 +125,9 @@ def test_bulk_selects_prefetches_once_and_summarizes(capsys):
     assert acted('protect') == [('v1', 'nightly', False), ('v2', 'nightly', False)]
     assert out['changed'] is True and [e['volume_ref'] for e in out['snapshots']] == ['v1', 'v2']
     assert out['diff'] == {'before': {'v1': 'absent', 'v2': 'absent'}, 'after': {'v1': 'nightly', 'v2': 'nightly'}}
+    # where the time went, step by step (AWX job output shows it)
+    assert [t['step'] for t in out['timings']] == ['select', 'projects', 'calls', 'shared waits', 'last steps']
+    assert all(t['seconds'] >= 0 for t in out['timings'])
     out = run(capsys, volumes=['tmp'], protection='nightly', state='absent')
     assert acted('delete') == [('v3', 'nightly', False)] and out['changed'] is True
 

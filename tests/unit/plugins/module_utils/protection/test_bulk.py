@@ -96,3 +96,34 @@ def test_later_steps_run_after_every_first_part_and_fail_alone():
     assert sorted(events[4:]) == ['last 0', 'last 1', 'last 2']
     assert [e['failed'] for e in entries] == [False, False, True, False]
     assert [e.get('n') for e in entries] == [0, 1, None, 3] and 'lost the race' in entries[2]['msg']
+
+
+def test_shared_ready_steps_run_once_each_side_by_side_before_any_last_step():
+    events = []
+    lock = threading.Lock()
+    both_ready = threading.Barrier(2, timeout=10)
+
+    class Batch:
+        def __init__(self, name):
+            self.name = name
+
+        def settle(self):
+            with lock:
+                events.append('ready %s' % self.name)
+            both_ready.wait()  # the two batches wait at the same time, or this breaks
+
+    batches = dict(a=Batch('a'), b=Batch('b'))
+
+    def call(item):
+        batch = batches[item[0]]
+        return Later(lambda: events.append('last %s' % item) or Result(True), ready=batch.settle)
+
+    entries = bulk.run_many(['a1', 'a2', 'b1', 'b2', 'a3'], call, 'volume', 'volume_ref', concurrency=4)
+    assert not any(e['failed'] for e in entries)
+    assert sorted(events[:2]) == ['ready a', 'ready b']
+    assert sorted(events[2:]) == ['last a1', 'last a2', 'last a3', 'last b1', 'last b2']
+
+
+def test_parallel_map_keeps_the_order():
+    assert bulk.parallel_map(lambda n: n * n, range(7), concurrency=3) == [0, 1, 4, 9, 16, 25, 36]
+    assert bulk.parallel_map(lambda n: n, [], concurrency=3) == []

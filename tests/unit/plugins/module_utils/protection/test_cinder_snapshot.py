@@ -63,8 +63,15 @@ class FakeBlockStorage:
         return [v for v in self.volumes_by_id.values() if name is None or v.name == name]
 
     def snapshots(self, details=True, volume_id=None):
+        """A listing moves statuses one step too (what a bulk run's shared wait polls)."""
         self.calls.append(('list_snapshots', volume_id))
-        return [s for s in self.snaps.values() if volume_id is None or s.volume_id == volume_id]
+        listed = []
+        for snap in list(self.snaps.values()):
+            if volume_id is None or snap.volume_id == volume_id:
+                listed.append(Obj(**snap.__dict__))
+                if snap.status == 'creating':
+                    snap.status = self.snapshot_outcome
+        return listed
 
     def get_snapshot(self, sid):
         snap = self.snaps.get(sid)

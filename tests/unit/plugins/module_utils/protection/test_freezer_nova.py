@@ -155,8 +155,8 @@ class Swift:
             raise sdk_exceptions.NotFoundException(message='no container')
         return Obj(name=container)
 
-    def objects(self, container):
-        return [Obj(name=n) for n in self.containers.get(container, {})]
+    def objects(self, container, prefix=''):
+        return [Obj(name=n) for n in self.containers.get(container, {}) if n.startswith(prefix or '')]
 
     def download_object(self, name, container):
         return self.containers[container][name]
@@ -170,7 +170,8 @@ class Swift:
 
 @pytest.fixture
 def cloud():
-    return Obj(compute=Compute(), image=Image(), object_store=Swift(), block_storage=None, network=None,
+    return Obj(compute=Compute(), image=Image(), object_store=Swift(), network=None,
+               block_storage=Obj(backups=lambda details=True: []),  # no Cinder backup: no volume-booted server
                current_project_id=PROJECT, identity=None)
 
 
