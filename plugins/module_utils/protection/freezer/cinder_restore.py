@@ -23,10 +23,12 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     PROTECTION_KEY,
     RESTORED_FROM_KEY,
     Result,
-    looks_like_id,
     parse_time,
 )
-from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.views import volume_view
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.views import (
+    found_or_gone,
+    volume_view,
+)
 
 RESTORE_IMAGE_PREFIX = 'freezer_restore_'
 
@@ -59,13 +61,7 @@ class CinderRestore:
         if options.get('restore_to') == 'existing':
             raise ProtectionError('volume %s: Freezer\'s cinder mode (through Glance) restores into a new volume only; '
                                   'use restore_to: new (the default for this mode)' % resource_id)
-        try:
-            volume = self.find_volume(resource_id)
-        except NotFoundError:
-            if not looks_like_id(resource_id):
-                raise NotFoundError('volume %s: not found; to restore the backups of a deleted volume give its id '
-                                    '(Freezer keeps the id, not the name)' % resource_id)
-            volume = None
+        volume = found_or_gone(self.find_volume, 'volume', resource_id)
         vol_id = volume.id if volume is not None else resource_id
         action = self._volume_action('restore', volume or _Id(vol_id), name, dict(options, restore_from_date=None))
         container = action['container']

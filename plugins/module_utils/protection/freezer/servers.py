@@ -28,13 +28,13 @@ from ansible_collections.dataprotection.openstack.plugins.module_utils.protectio
     PROTECTION_KEY,
     RESTORED_FROM_KEY,
     Result,
-    looks_like_id,
     parse_time,
 )
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.boot_volume import (
     BootVolumeServers,
     server_view,
 )
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.freezer.views import found_or_gone
 
 SERVER_OK = ('ACTIVE',)
 SERVER_FAIL = ('ERROR', 'DELETED', 'SOFT_DELETED', 'SHELVED', 'SHELVED_OFFLOADED', 'not-found')
@@ -167,13 +167,7 @@ class NovaMode(BootVolumeServers):
     def restore_server(self, resource_id, name, options, dry_run):
         """Restore a server as a NEW server: an image-booted one from its nova backup, a volume-booted one from the
         Cinder backup of its boot volume (boot_volume.py); None without a compute service (restore in place)."""
-        try:
-            server = self.find_server(resource_id)
-        except NotFoundError:
-            if not looks_like_id(resource_id):
-                raise NotFoundError('server %s: not found; to restore the backup of a deleted server give its id '
-                                    '(Freezer keeps the id, not the name)' % resource_id)
-            server = None
+        server = found_or_gone(self.find_server, 'server', resource_id)
         if server is not None and server.get('boot_volume') is not None:
             if server.get('source') != 'nova':  # no compute service: the boot volume is restored in place
                 return None

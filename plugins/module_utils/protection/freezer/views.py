@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import NotFoundError, ProtectionError
 from ansible_collections.dataprotection.openstack.plugins.module_utils.protection import cinder
+from ansible_collections.dataprotection.openstack.plugins.module_utils.protection.base import looks_like_id
 
 RESOURCE_TYPES = ('project', 'server', 'volume', 'image', 'network')
 NOT_ALONE = ('image', 'network')
 OPERATIONS = ('backup', 'restore', 'admin')
 VOLUME_MODES = ('cindernative', 'cinder')
+
+
+def found_or_gone(find, kind, resource_id):
+    """``find(resource_id)`` for a restore, or None when the resource is gone and was given by id: Freezer keeps the
+    id, not the name, so a deleted resource's backups are found by its id only."""
+    try:
+        return find(resource_id)
+    except NotFoundError:
+        if not looks_like_id(resource_id):
+            raise NotFoundError('%s %s: not found; to restore the backups of a deleted %s give its id (Freezer keeps '
+                                'the id, not the name)' % (kind, resource_id, kind))
+        return None
+
 
 JOB_OK = frozenset(['success'])
 JOB_FAIL = frozenset(['fail', 'aborted'])
