@@ -7,6 +7,7 @@ Against the running local cloud (`make localcloud`), as project demo:
      snapshot lookup = 3): ours without the run cache, with its default (discovery reused from an earlier task),
      with the opt-in token cache as well; openstack.cloud
   3. N volumes protected by one bulk task vs a loop of N openstack.cloud.volume_snapshot tasks
+  4. CPU of one Kubernetes task vs kubernetes.core.k8s_info (benchmarks/k8s.py)
 openstack.cloud comes from PyPI's `ansible` package, installed under .tmp/bench only for this script.
 Timings on this small, noisy machine are only meaningful as ratios within one run.
 """
@@ -19,6 +20,7 @@ import time
 
 import openstack
 
+import k8s as k8s_bench
 from common import (ANSIBLE_PKG, CLOUDS, VENV_BIN, ansible_env, count_requests, play, seconds_per_task, wait_until_ready,
                     write_results)
 
@@ -95,6 +97,7 @@ def main():
     finally:
         cleanup(conn, noop_volume)
     bulk = measure_bulk(conn, args.bulk, args.concurrency) if args.bulk else dict(ours=None, theirs=None)
+    kubernetes = k8s_bench.measure()
     results = {
         'openstack.cloud': version,
         'noop_seconds_per_task': noop,
@@ -105,6 +108,7 @@ def main():
         'bulk_seconds': bulk,
         'bulk_volumes': args.bulk,
         'bulk_speedup_ours_vs_loop': bulk['theirs'] / bulk['ours'] if args.bulk else None,
+        'kubernetes': kubernetes,
     }
     write_results('latest.json', results)
     print('openstack.cloud %s' % version)
@@ -117,6 +121,7 @@ def main():
     if args.bulk:
         print('bulk %d volumes: one task %.1fs vs loop %.1fs -> %.1fx faster (target >= 10x)'
               % (args.bulk, bulk['ours'], bulk['theirs'], results['bulk_speedup_ours_vs_loop']))
+    k8s_bench.report(kubernetes)
 
 
 if __name__ == '__main__':

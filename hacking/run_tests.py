@@ -8,10 +8,10 @@ each step goes to .tmp/logs/<step>.log; a failing step prints its tail.
 The last line is ``N passed, N failed`` (``, N skipped`` when any were).
 
 Steps run in three lanes at once (``--serial`` runs them one after another):
-the gates that need no cloud, the integration tests, and molecule + compat.
-The last two mostly wait for the local cloud's services, so on a 2-core
-machine they overlap well with the CPU-bound gates; each step's output is
-printed as one block when the step ends.
+the gates that need no cloud followed by compat, the integration tests, and
+the molecule scenarios (side by side). The last two mostly wait for the local
+cloud's services, so on a 2-core machine they overlap with the CPU-bound
+gates; each step's output is printed as one block when the step ends.
 """
 import argparse
 import io
@@ -301,49 +301,74 @@ def molecule_step(tally):
     scenario's destroy only unregisters the client: it deletes no trust). A hit fails the scenario, naming the
     kind of secret and the log line; the log is rewritten with the values redacted and they are never printed.
     """
-    import secret_scan  # hacking/secret_scan.py, next to this file
-
     scenarios = sorted(glob.glob(os.path.join(ROOT, 'extensions', 'molecule', '*', 'molecule.yml')))
     if not scenarios:
         print('  %-28s no scenarios yet' % 'molecule')
         return
-    for path in scenarios:
-        name = os.path.basename(os.path.dirname(path))
-        step = 'molecule-' + name
-        if name in OPT_IN_SCENARIOS and os.environ.get(OPT_IN_SCENARIOS[name]) != '1':
-            print('  %-28s SKIPPED: opt-in, not green yet (%s=1 runs it)' % (step, OPT_IN_SCENARIOS[name]))
-            tally.add('molecule', 0, 0, 1)
-            continue
-        watcher = None
-        if os.path.exists(os.path.join(ROOT, '.localcloud', 'clouds.yaml')):
-            watcher = secret_scan.TrustWatcher(secret_scan.admin_auth_of(ROOT))
-            watcher.start()
-        rc, output = run(step, ['molecule', 'test', '-s', name], cwd=os.path.join(ROOT, 'extensions'))
-        reasons = [] if rc == 0 else ['molecule test rc=%s' % rc]
-        try:
-            seen = watcher.halt() if watcher else set()
-            secrets, admin_auth = secret_scan.static_secrets(ROOT)
-            trusts = seen | secret_scan.trust_ids(admin_auth)
-            secrets += [('trust id', trust_id) for trust_id in sorted(trusts)]
-            hits = secret_scan.scan(output, secrets)
-            print('  %-28s %d secrets (%d trust ids; %d trust listings during the run, %d failed) -> %d leaks'
-                  % ('secret scan', len(secrets), len(trusts), watcher.polls if watcher else 0,
-                     watcher.errors if watcher else 0, len(hits)))
-        except Exception as exc:  # noqa: BLE001 - no scan is a failure, never a pass
-            hits, secrets = [], []
-            reasons.append('secret scan impossible (%s: %s)' % (type(exc).__name__, exc))
-        if hits:
-            output = secret_scan.redact(output, secrets)
-            with open(os.path.join(LOGS, '%s.log' % step), 'w') as log:
-                log.write(output)
-            for kind, line in hits[:20]:
-                print('    LEAK: %s in the output of %s, log line %d' % (kind, name, line))
-            reasons += ['%s leaked at log line(s) %s' % (kind, ', '.join(str(line) for k, line in hits if k == kind))
-                        for kind in sorted({kind for kind, _line in hits})]
-        tally.add('molecule', int(not reasons), int(bool(reasons)),
-                  failures=['%s (%s)' % (name, '; '.join(reasons))] if reasons else [])
-        if reasons:
-            show_tail(output)
+    # The scenarios have their own targets, ports, client ids and resource names: they run side by side (each
+    # mostly waits for its target and for the scheduler's polls); each one's lines are printed as one block.
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(len(scenarios)) as pool:
+        texts = list(pool.map(lambda path: in_own_buffer(molecule_scenario, tally, path), scenarios))
+    for text in texts:
+        print(text, end='')
+
+
+def in_own_buffer(func, *args):
+    """Run func in this thread with its prints kept apart (while lanes run); returns what it printed."""
+    out = sys.stdout
+    if not isinstance(out, _LaneOutput):
+        func(*args)
+        return ''
+    out.buffers[threading.get_ident()] = io.StringIO()
+    try:
+        func(*args)
+    finally:
+        text = out.buffers.pop(threading.get_ident()).getvalue()
+    return text
+
+
+def molecule_scenario(tally, path):
+    """One scenario: `molecule test`, then the scan of its output (molecule_step)."""
+    import secret_scan  # hacking/secret_scan.py, next to this file
+
+    name = os.path.basename(os.path.dirname(path))
+    step = 'molecule-' + name
+    if name in OPT_IN_SCENARIOS and os.environ.get(OPT_IN_SCENARIOS[name]) != '1':
+        print('  %-28s SKIPPED: opt-in, not green yet (%s=1 runs it)' % (step, OPT_IN_SCENARIOS[name]))
+        tally.add('molecule', 0, 0, 1)
+        return
+    watcher = None
+    if os.path.exists(os.path.join(ROOT, '.localcloud', 'clouds.yaml')):
+        watcher = secret_scan.TrustWatcher(secret_scan.admin_auth_of(ROOT))
+        watcher.start()
+    rc, output = run(step, ['molecule', 'test', '-s', name], cwd=os.path.join(ROOT, 'extensions'))
+    reasons = [] if rc == 0 else ['molecule test rc=%s' % rc]
+    try:
+        seen = watcher.halt() if watcher else set()
+        secrets, admin_auth = secret_scan.static_secrets(ROOT)
+        trusts = seen | secret_scan.trust_ids(admin_auth)
+        secrets += [('trust id', trust_id) for trust_id in sorted(trusts)]
+        hits = secret_scan.scan(output, secrets)
+        print('  %-28s %d secrets (%d trust ids; %d trust listings during the run, %d failed) -> %d leaks'
+              % ('secret scan', len(secrets), len(trusts), watcher.polls if watcher else 0,
+                 watcher.errors if watcher else 0, len(hits)))
+    except Exception as exc:  # noqa: BLE001 - no scan is a failure, never a pass
+        hits, secrets = [], []
+        reasons.append('secret scan impossible (%s: %s)' % (type(exc).__name__, exc))
+    if hits:
+        output = secret_scan.redact(output, secrets)
+        with open(os.path.join(LOGS, '%s.log' % step), 'w') as log:
+            log.write(output)
+        for kind, line in hits[:20]:
+            print('    LEAK: %s in the output of %s, log line %d' % (kind, name, line))
+        reasons += ['%s leaked at log line(s) %s' % (kind, ', '.join(str(line) for k, line in hits if k == kind))
+                    for kind in sorted({kind for kind, _line in hits})]
+    tally.add('molecule', int(not reasons), int(bool(reasons)),
+              failures=['%s (%s)' % (name, '; '.join(reasons))] if reasons else [])
+    if reasons:
+        show_tail(output)
 
 
 def docs_step(tally):
@@ -453,9 +478,11 @@ STEPS = {
     'compat': compat_step,
     'emulator': lambda tally: pytest_step(tally, 'emulator', ['tests/k8s_emulator/tests']),
     # Integration tests run in parallel against the one shared local cloud (they use unique names; the cloud's
-    # start is locked and leased). loadfile keeps each file's module-scoped fixtures in one worker.
+    # start is locked and leased). loadfile keeps each file's module-scoped fixtures in one worker; the files start
+    # longest first, in the order tests/integration/conftest.py gives them (not xdist's: most tests first).
     'integration': lambda tally: pytest_step(tally, 'integration', ['tests/integration'],
-                                             ['-n', os.environ.get('INTEGRATION_WORKERS', '4'), '--dist', 'loadfile']),
+                                             ['-n', os.environ.get('INTEGRATION_WORKERS', '4'), '--dist', 'loadfile',
+                                              '--no-loadscope-reorder']),
     'lint': lint_step,
     'molecule': molecule_step,
     'docs': docs_step,
@@ -464,10 +491,9 @@ STEPS = {
 
 CLOUD_STEPS = ('compat', 'integration', 'molecule')
 # Lanes run at once; the steps of one lane run in order. Integration and molecule share the one local cloud
-# (both use unique names); sanity and docs share the built tarball, so they stay in one lane. The integration
-# lane is the longest (CI: ~37 min of 40 with compat behind molecule), so compat follows the CPU-bound gates
-# (~11 min) rather than the two molecule scenarios (~27 min), and the integration tests, which mostly wait for
-# the services, run four files at a time.
+# (both use unique names); sanity and docs share the built tarball, so they stay in one lane. The machine's two
+# cores are the limit (about 1.8 busy over a whole run): the integration files start longest first, and the
+# molecule scenarios run side by side, so that no lane ends long after the others.
 LANES = (('changelog', 'sanity', 'units', 'emulator', 'lint', 'docs', 'compat'), ('integration',), ('molecule',))
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to dataprotection.openstack
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The namespaced kinds an application is made of, read and written through the official client's typed APIs.
+"""The namespaced kinds an application is made of, read and written under the official client's typed API names.
 
 Built on a ``KubeClient`` (kubernetes.py): the same error translation (one line naming the object, ``None`` for
 404 on reads) and the same per-request timeout.
@@ -9,23 +9,20 @@ Built on a ``KubeClient`` (kubernetes.py): the same error translation (one line 
 
 from __future__ import annotations
 
-try:
-    from kubernetes import client as k8s_client
-except ImportError:  # reported by the module (missing_required_lib) before this is used
-    k8s_client = None
+from ansible_collections.dataprotection.openstack.plugins.module_utils.kube_rest import RestApi
 
-# kind -> (apiVersion, typed API class name, method suffix): list_namespaced_<suffix>, read_..., create_..., delete_...
+# kind -> (apiVersion, method suffix): list_namespaced_<suffix>, read_..., create_..., delete_... (kube_rest.RestApi)
 KINDS = {
-    'ServiceAccount': ('v1', 'CoreV1Api', 'service_account'),
-    'ConfigMap': ('v1', 'CoreV1Api', 'config_map'),
-    'Secret': ('v1', 'CoreV1Api', 'secret'),
-    'PersistentVolumeClaim': ('v1', 'CoreV1Api', 'persistent_volume_claim'),
-    'Service': ('v1', 'CoreV1Api', 'service'),
-    'Pod': ('v1', 'CoreV1Api', 'pod'),
-    'Deployment': ('apps/v1', 'AppsV1Api', 'deployment'),
-    'ReplicaSet': ('apps/v1', 'AppsV1Api', 'replica_set'),
-    'StatefulSet': ('apps/v1', 'AppsV1Api', 'stateful_set'),
-    'DaemonSet': ('apps/v1', 'AppsV1Api', 'daemon_set'),
+    'ServiceAccount': ('v1', 'service_account'),
+    'ConfigMap': ('v1', 'config_map'),
+    'Secret': ('v1', 'secret'),
+    'PersistentVolumeClaim': ('v1', 'persistent_volume_claim'),
+    'Service': ('v1', 'service'),
+    'Pod': ('v1', 'pod'),
+    'Deployment': ('apps/v1', 'deployment'),
+    'ReplicaSet': ('apps/v1', 'replica_set'),
+    'StatefulSet': ('apps/v1', 'stateful_set'),
+    'DaemonSet': ('apps/v1', 'daemon_set'),
 }
 
 
@@ -41,10 +38,10 @@ class KubeObjects:
         self._apis = {}
 
     def _method(self, kind, verb):
-        _version, api_class, suffix = KINDS[kind]
-        if api_class not in self._apis:
-            self._apis[api_class] = getattr(k8s_client, api_class)(self.kube.client)
-        return getattr(self._apis[api_class], '%s_namespaced_%s' % (verb, suffix))
+        version, suffix = KINDS[kind]
+        if version not in self._apis:
+            self._apis[version] = RestApi(self.kube.client, version)
+        return getattr(self._apis[version], '%s_namespaced_%s' % (verb, suffix))
 
     def list(self, kind, namespace, label_selector=None):
         kwargs = dict(label_selector=label_selector) if label_selector else {}

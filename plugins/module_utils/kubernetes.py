@@ -37,6 +37,7 @@ import os
 import traceback
 
 from ansible_collections.dataprotection.openstack.plugins.module_utils.errors import ProtectionError
+from ansible_collections.dataprotection.openstack.plugins.module_utils.kube_rest import RestApi
 from ansible_collections.dataprotection.openstack.plugins.module_utils.validation import check_number
 
 try:
@@ -304,7 +305,15 @@ class KubeClient:
 
     def __init__(self, client):
         self.client = client
-        self.core = k8s_client.CoreV1Api(client)
+        self.api = RestApi(client)  # core/v1 as plain JSON (kube_rest.py: the typed API costs ~3 s CPU a task)
+        self._typed_core = None
+
+    @property
+    def core(self):
+        """The typed CoreV1Api, built on first use: only pods/exec needs it (kubernetes.stream wraps its method)."""
+        if self._typed_core is None:
+            self._typed_core = k8s_client.CoreV1Api(self.client)
+        return self._typed_core
 
     def _call(self, what, func, *args, **kwargs):
         try:
@@ -318,7 +327,7 @@ class KubeClient:
             raise KubernetesError(describe_error(exc, what), status=exc.status, reason=reason)
         except _TRANSPORT_ERRORS as exc:
             raise KubernetesError(describe_error(exc, what))
-        return self.client.sanitize_for_serialization(result)
+        return result if isinstance(result, dict) else self.client.sanitize_for_serialization(result)
 
     def _read(self, what, func, *args, **kwargs):
         try:
@@ -334,57 +343,57 @@ class KubeClient:
     def list_pods(self, namespace=None, label_selector=None):
         kwargs = dict(label_selector=label_selector) if label_selector else {}
         if namespace:
-            found = self._call('list pods in namespace %s' % namespace, self.core.list_namespaced_pod, namespace,
+            found = self._call('list pods in namespace %s' % namespace, self.api.list_namespaced_pod, namespace,
                                **kwargs)
         else:
-            found = self._call('list pods', self.core.list_pod_for_all_namespaces, **kwargs)
+            found = self._call('list pods', self.api.list_pod_for_all_namespaces, **kwargs)
         return found.get('items') or []
 
     def get_namespace(self, name):
-        return self._read('namespace %s' % name, self.core.read_namespace, name)
+        return self._read('namespace %s' % name, self.api.read_namespace, name)
 
     def get_pod(self, namespace, name):
-        return self._read('pod %s/%s' % (namespace, name), self.core.read_namespaced_pod, name, namespace)
+        return self._read('pod %s/%s' % (namespace, name), self.api.read_namespaced_pod, name, namespace)
 
     def get_pvc(self, namespace, name):
         return self._read('persistentvolumeclaim %s/%s' % (namespace, name),
-                          self.core.read_namespaced_persistent_volume_claim, name, namespace)
+                          self.api.read_namespaced_persistent_volume_claim, name, namespace)
 
     def get_pv(self, name):
-        return self._read('persistentvolume %s' % name, self.core.read_persistent_volume, name)
+        return self._read('persistentvolume %s' % name, self.api.read_persistent_volume, name)
 
     def get_service_account(self, namespace, name):
-        return self._read('serviceaccount %s/%s' % (namespace, name), self.core.read_namespaced_service_account,
+        return self._read('serviceaccount %s/%s' % (namespace, name), self.api.read_namespaced_service_account,
                           name, namespace)
 
     # writes
     def create_namespace(self, body):
-        return self._call('create namespace %s' % body['metadata']['name'], self.core.create_namespace, body)
+        return self._call('create namespace %s' % body['metadata']['name'], self.api.create_namespace, body)
 
     def create_pv(self, body):
         return self._call('create persistentvolume %s' % body['metadata']['name'],
-                          self.core.create_persistent_volume, body)
+                          self.api.create_persistent_volume, body)
 
     def create_pvc(self, namespace, body):
         return self._call('create persistentvolumeclaim %s/%s' % (namespace, body['metadata']['name']),
-                          self.core.create_namespaced_persistent_volume_claim, namespace, body)
+                          self.api.create_namespaced_persistent_volume_claim, namespace, body)
 
     def create_pod(self, namespace, body):
         return self._call('create pod %s/%s' % (namespace, body['metadata']['name']),
-                          self.core.create_namespaced_pod, namespace, body)
+                          self.api.create_namespaced_pod, namespace, body)
 
     def delete_namespace(self, name):
-        return self._read('delete namespace %s' % name, self.core.delete_namespace, name)
+        return self._read('delete namespace %s' % name, self.api.delete_namespace, name)
 
     def delete_pod(self, namespace, name):
-        return self._read('delete pod %s/%s' % (namespace, name), self.core.delete_namespaced_pod, name, namespace)
+        return self._read('delete pod %s/%s' % (namespace, name), self.api.delete_namespaced_pod, name, namespace)
 
     def delete_pvc(self, namespace, name):
         return self._read('delete persistentvolumeclaim %s/%s' % (namespace, name),
-                          self.core.delete_namespaced_persistent_volume_claim, name, namespace)
+                          self.api.delete_namespaced_persistent_volume_claim, name, namespace)
 
     def delete_pv(self, name):
-        return self._read('delete persistentvolume %s' % name, self.core.delete_persistent_volume, name)
+        return self._read('delete persistentvolume %s' % name, self.api.delete_persistent_volume, name)
 
     # pods/exec (WebSocket through kubernetes.stream.stream(); kube_exec.py reads the channels)
     def exec_command(self, namespace, name, container, command, timeout):

@@ -33,7 +33,9 @@ MANILA_MV = '2.65'
 MARKER = 'bi-%s' % uuid.uuid4().hex[:8]
 # playbooks run at the same time: each is one process per task, CPU-bound on a 2-core machine
 PARALLEL_PLAYBOOKS = 3
-PLAYBOOK_TIMEOUT = 900
+# a hang detector only: every request of every case is bounded (api_timeout, 30 s) and a busy CI machine has run
+# one module's 59 cases at 15 s each
+PLAYBOOK_TIMEOUT = 1800
 TRACEBACK_PLACEHOLDER = '(traceback unavailable)'
 # relative cost of one task (the Kubernetes modules import the kubernetes client too): slowest playbooks start first
 COST = {'dataprotection.openstack.k8s_pod_protect': 1.5, 'dataprotection.openstack.k8s_app_protect': 1.5,

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from conftest import get_or_none, wait_status
-from test_freezer_job import job, private_scheduler, read_marker, swift_objects, tenant, write_marker  # noqa: F401
+from test_freezer_job import job, private_scheduler, read_marker, swift_objects, write_marker  # noqa: F401
+from test_freezer_job_project import tenant  # noqa: F401 (fixture)
 
 
 @pytest.fixture

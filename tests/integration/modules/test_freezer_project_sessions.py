@@ -11,7 +11,8 @@ import openstack
 
 from conftest import get_or_none, wait_status
 from playbook_runner import PlaybookRun, finish, start_tasks
-from test_freezer_job import MODULE, backups_named, job, read_marker, tenant, write_marker  # noqa: F401 (fixture)
+from test_freezer_job import MODULE, backups_named, job, read_marker, write_marker
+from test_freezer_job_project import tenant  # noqa: F401 (fixture)
 
 BANK = 'dataprotection-bank'
 MANIFESTS = 'checkpoints/freezer_project-'

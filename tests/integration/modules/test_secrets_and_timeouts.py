@@ -16,6 +16,7 @@ meanwhile).
 """
 import json
 import os
+import selectors
 import socket
 import subprocess
 import threading
@@ -37,6 +38,10 @@ VENVS = {'2.21': '.venv', '2.18': '.venv-core218'}
 DEFAULT_TIMEOUT = 30
 # k8s_app_protect's secrets_key (the passphrase sealing secrets in the bank), searched for like the password.
 PASSPHRASE = 'sealing-passphrase-%s' % uuid.uuid4().hex
+# the never-answering-endpoint runs: name -> (module, api_timeout or None for the default)
+TIMEOUT_RUNS = {'openstack-default': ('protectable_info', None), 'openstack-2s': ('protectable_info', 2),
+                'kubernetes-default': ('k8s_pod_protectable_info', None),
+                'kubernetes-2s': ('k8s_pod_protectable_info', 2)}
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------------
@@ -65,43 +70,62 @@ def secrets(demo_cloud, kubeconfig_dict):
 
 
 class SilentServer:
-    """Accepts TCP connections on 127.0.0.1 and never answers; stops by itself after ``lifetime`` seconds."""
+    """Accepts TCP connections on 127.0.0.1 and never answers; stops by itself after ``lifetime`` seconds.
+
+    It records, for each connection, when it was accepted and when the client closed it: a client that gives up
+    after its read timeout closes the connection then (urllib3 does), so ``holds()`` measures the timeout the
+    module really used from the server's side. That is independent of how long the module took to start on a
+    busy machine, which the task's wall time is not."""
 
     def __init__(self, lifetime=300):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(('127.0.0.1', 0))
         self.sock.listen(64)
-        self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
-        self.accepted = []
+        self.accepted = []  # [socket, accepted at, closed at or None]
         self._stop = threading.Event()
         self._deadline = time.monotonic() + lifetime
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
     def _serve(self):
-        while not self._stop.is_set() and time.monotonic() < self._deadline:
-            try:
-                conn, _unused = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted.append(conn)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.sock, selectors.EVENT_READ)
+            while not self._stop.is_set() and time.monotonic() < self._deadline:
+                for key, _events in selector.select(timeout=0.2):
+                    if key.fileobj is self.sock:
+                        conn, _unused = self.sock.accept()
+                        self.accepted.append([conn, time.monotonic(), None])
+                        selector.register(conn, selectors.EVENT_READ, len(self.accepted) - 1)
+                        continue
+                    try:
+                        data = key.fileobj.recv(65536)  # the request (never answered), or b'' when closed
+                    except OSError:
+                        data = b''
+                    if not data:
+                        self.accepted[key.data][2] = time.monotonic()
+                        selector.unregister(key.fileobj)
+
+    def holds(self):
+        """Seconds each connection was held open by its client (None: still open)."""
+        return [None if closed is None else round(closed - opened, 1) for _conn, opened, closed in self.accepted]
 
     def close(self):
         self._stop.set()
         self._thread.join(timeout=5)
         self.sock.close()
-        for conn in self.accepted:
+        for conn, _opened, _closed in self.accepted:
             conn.close()
 
 
 @pytest.fixture(scope='module')
 def silent():
-    server = SilentServer()
-    yield server
-    server.close()
+    """One never-answering server per timeout run (keyed like ``timeout_runs``), so each run's connections are
+    its own."""
+    servers = dict((name, SilentServer()) for name in TIMEOUT_RUNS)
+    yield servers
+    for server in servers.values():
+        server.close()
 
 
 def start_timed(module, args):
@@ -121,18 +145,20 @@ def finish_timed(handle):
 @pytest.fixture(scope='module')
 def timeout_runs(silent, demo_cloud, kubeconfig_dict):
     """The never-answering-endpoint runs, started at once and in parallel; ``finish_timed`` them where needed."""
-    cloud = json.loads(json.dumps(demo_cloud))
-    cloud['auth']['auth_url'] = 'http://127.0.0.1:%d/v3' % silent.port
-    kubeconfig = json.loads(json.dumps(kubeconfig_dict))
-    kubeconfig['clusters'][0]['cluster']['server'] = 'http://127.0.0.1:%d' % silent.port
-    os_args = dict(cloud=cloud, resource_type='volume')
-    k8s_args = dict(kubeconfig=kubeconfig, namespace='default')
-    handles = {
-        'openstack-default': start_timed('protectable_info', os_args),
-        'openstack-2s': start_timed('protectable_info', dict(os_args, api_timeout=2)),
-        'kubernetes-default': start_timed('k8s_pod_protectable_info', k8s_args),
-        'kubernetes-2s': start_timed('k8s_pod_protectable_info', dict(k8s_args, api_timeout=2)),
-    }
+    handles = {}
+    for name, (module, api_timeout) in TIMEOUT_RUNS.items():
+        endpoint = 'http://127.0.0.1:%d' % silent[name].port
+        if module == 'protectable_info':
+            cloud = json.loads(json.dumps(demo_cloud))
+            cloud['auth']['auth_url'] = endpoint + '/v3'
+            args = dict(cloud=cloud, resource_type='volume')
+        else:
+            kubeconfig = json.loads(json.dumps(kubeconfig_dict))
+            kubeconfig['clusters'][0]['cluster']['server'] = endpoint
+            args = dict(kubeconfig=kubeconfig, namespace='default')
+        if api_timeout:
+            args['api_timeout'] = api_timeout
+        handles[name] = start_timed(module, args)
     yield handles
     for handle in handles.values():
         kill(handle)  # when a test was deselected: do not wait for its run
@@ -313,41 +339,43 @@ def test_failures_are_the_expected_ones(masking_runs):
 
 
 # -- timeouts ---------------------------------------------------------------------------------------------------
-def _finished(timeout_runs, name):
+def _finished(timeout_runs, silent, name):
     run = finish_timed(timeout_runs[name])
-    print('%s: task took %.1f s: %s' % (name, run.seconds, run.get('msg')))
+    holds = silent[name].holds()
+    print('%s: task took %.1f s, connections held %s s: %s' % (name, run.seconds, holds, run.get('msg')))
     no_traceback(run)
     assert run.failed, run
-    return run
+    # bounded: the wall time only tells "gave up" from "hangs" (the machine may be busy; timings belong in
+    # benchmarks/); what the module waited is measured by the server, below
+    assert run.seconds < 240, run.seconds
+    return run, holds
 
 
 def test_keystone_that_never_answers_fails_within_the_default_timeout(timeout_runs, silent):
-    run = _finished(timeout_runs, 'openstack-default')
-    assert 'timed out' in run['msg'] and '127.0.0.1:%d' % silent.port in run['msg'], run['msg']
+    run, holds = _finished(timeout_runs, silent, 'openstack-default')
+    assert 'timed out' in run['msg'] and '127.0.0.1:%d' % silent['openstack-default'].port in run['msg'], run['msg']
     # one request: the auth_url ends in /v3, so the token is asked for without identity version discovery
-    # (openstack.trust_versioned_auth_url); the module's own elapsed counts the one 30 s timeout, and the upper
-    # bound only tells "bounded" from "hangs" - the machine may be busy (timings belong in benchmarks/)
-    assert DEFAULT_TIMEOUT - 1 < run['elapsed'] < 2 * DEFAULT_TIMEOUT - 1, run['elapsed']
-    assert run.seconds < 180, run.seconds
+    # (openstack.trust_versioned_auth_url), and it waited the default timeout before giving up
+    assert len(holds) == 1 and holds[0] is not None and DEFAULT_TIMEOUT - 1 <= holds[0] < DEFAULT_TIMEOUT + 15, holds
 
 
 def test_keystone_that_never_answers_fails_within_api_timeout(timeout_runs, silent):
-    run = _finished(timeout_runs, 'openstack-2s')
-    assert 'timed out' in run['msg'] and '127.0.0.1:%d' % silent.port in run['msg'], run['msg']
-    assert run.seconds < 2 * DEFAULT_TIMEOUT - 1, run.seconds  # shorter than the default could ever be
+    run, holds = _finished(timeout_runs, silent, 'openstack-2s')
+    assert 'timed out' in run['msg'] and '127.0.0.1:%d' % silent['openstack-2s'].port in run['msg'], run['msg']
+    assert len(holds) == 1 and holds[0] is not None and 1.5 <= holds[0] < 15, holds  # the option, not the default
 
 
 def test_kubernetes_api_that_never_answers_fails_within_the_default_timeout(timeout_runs, silent):
-    run = _finished(timeout_runs, 'kubernetes-default')
+    run, holds = _finished(timeout_runs, silent, 'kubernetes-default')
     msg = run['msg']
     assert msg.startswith('list pods in namespace default: timed out waiting for the Kubernetes API'), msg
-    assert 'port=%d' % silent.port in msg and 'read timeout=%d' % DEFAULT_TIMEOUT in msg, msg
-    assert 'api_timeout' in msg, msg
+    assert 'port=%d' % silent['kubernetes-default'].port in msg, msg
+    assert 'read timeout=%d' % DEFAULT_TIMEOUT in msg and 'api_timeout' in msg, msg
     # one request, not retried (urllib3 would send a timed-out GET four times: 120 s)
-    assert DEFAULT_TIMEOUT - 1 < run.seconds < 4 * DEFAULT_TIMEOUT - 10, run.seconds
+    assert len(holds) == 1 and holds[0] is not None and DEFAULT_TIMEOUT - 1 <= holds[0] < DEFAULT_TIMEOUT + 15, holds
 
 
 def test_kubernetes_api_that_never_answers_fails_within_api_timeout(timeout_runs, silent):
-    run = _finished(timeout_runs, 'kubernetes-2s')
-    assert 'port=%d' % silent.port in run['msg'] and 'read timeout=2)' in run['msg'], run['msg']
-    assert run.seconds < DEFAULT_TIMEOUT + 30, run.seconds  # bounded by the option, not the default; load-tolerant
+    run, holds = _finished(timeout_runs, silent, 'kubernetes-2s')
+    assert 'port=%d' % silent['kubernetes-2s'].port in run['msg'] and 'read timeout=2)' in run['msg'], run['msg']
+    assert len(holds) == 1 and holds[0] is not None and 1.5 <= holds[0] < 15, holds  # the option, not the default

@@ -74,9 +74,12 @@ def test_request_timeout_must_be_positive(value):
 
 
 # -- every request carries it -----------------------------------------------------------------------------------
+@pytest.mark.parametrize('api', ['plain', 'typed'])
 @pytest.mark.parametrize('api_timeout, expected', [(None, 30), (5, 5)])
-def test_every_request_has_connect_and_read_timeouts(sent, api_timeout, expected):
-    core = k8s_client.CoreV1Api(k8s.api_client(params(api_timeout=api_timeout)))
+def test_every_request_has_connect_and_read_timeouts(sent, api_timeout, expected, api):
+    # plain: kube_rest.RestApi, what the collection's calls use; typed: CoreV1Api, which pods/exec still uses
+    client = k8s.api_client(params(api_timeout=api_timeout))
+    core = k8s.KubeClient(client).api if api == 'plain' else k8s_client.CoreV1Api(client)
     for call in (lambda: core.list_namespaced_pod('shop'), lambda: core.read_namespace('shop'),
                  lambda: core.create_namespace({'metadata': {'name': 'x'}}), lambda: core.delete_namespace('x')):
         with pytest.raises(Answered):
@@ -87,8 +90,10 @@ def test_every_request_has_connect_and_read_timeouts(sent, api_timeout, expected
         assert (timeout.connect_timeout, timeout.read_timeout) == (expected, expected)
 
 
-def test_a_callers_own_timeout_is_kept(sent):
-    core = k8s_client.CoreV1Api(k8s.api_client(params()))
+@pytest.mark.parametrize('api', ['plain', 'typed'])
+def test_a_callers_own_timeout_is_kept(sent, api):
+    client = k8s.api_client(params())
+    core = k8s.KubeClient(client).api if api == 'plain' else k8s_client.CoreV1Api(client)
     with pytest.raises(Answered):
         core.list_namespaced_pod('shop', _request_timeout=(3, 7))
     with pytest.raises(Answered):
