@@ -5,6 +5,7 @@ measurement interleaves the things it compares round by round.
 """
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,32 +43,46 @@ def ansible_env(extra=None):
     return env
 
 
-def play(tasks, extra_env=None):
-    """Run a playbook of these tasks; return wall seconds. Exits loudly if any task failed."""
+def run_play(tasks, extra_env=None):
+    """Run a playbook of these tasks; return (wall seconds, CPU seconds of ansible-playbook and every process it
+    started). Exits loudly if any task failed."""
     os.makedirs(BENCH, exist_ok=True)
     with tempfile.NamedTemporaryFile('w', prefix='bench-', suffix='.yml', dir=BENCH, delete=False) as handle:
         yaml.safe_dump([{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}], handle)
     try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         proc = subprocess.run([os.path.join(VENV_BIN, 'ansible-playbook'), '-i', 'localhost,', handle.name],
                               env=ansible_env(extra_env), capture_output=True, text=True, check=False)
         seconds = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         os.unlink(handle.name)
     if proc.returncode:
         sys.exit('benchmark playbook failed:\n%s' % proc.stdout[-4000:])
-    return seconds
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def seconds_per_task(tasks, repeats, rounds):
-    """Median seconds per task for each named task: K identical tasks minus an empty play, interleaved."""
+def play(tasks, extra_env=None):
+    """Wall seconds of a playbook of these tasks."""
+    return run_play(tasks, extra_env)[0]
+
+
+def play_cpu(tasks, extra_env=None):
+    """CPU seconds of a playbook of these tasks (ansible-playbook and the module processes it ran)."""
+    return run_play(tasks, extra_env)[1]
+
+
+def seconds_per_task(tasks, repeats, rounds, measure=play):
+    """Median seconds per task for each named task: K identical tasks minus an empty play, interleaved.
+    ``measure`` gives a play's seconds: wall time (play) or CPU time (play_cpu)."""
     for task in tasks.values():
-        play([task])  # warm-up; the protection exists from here on
+        measure([task])  # warm-up; the protection exists from here on
     samples = dict((key, []) for key in tasks)
     for _round in range(rounds):
-        empty = play([{'ansible.builtin.meta': 'noop'}])
+        empty = measure([{'ansible.builtin.meta': 'noop'}])
         for key, task in tasks.items():
-            samples[key].append(max(0.0, play([task] * repeats) - empty) / repeats)
+            samples[key].append(max(0.0, measure([task] * repeats) - empty) / repeats)
     return dict((key, statistics.median(values)) for key, values in samples.items())
 
 

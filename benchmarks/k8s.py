@@ -9,15 +9,8 @@ kubernetes.core comes from PyPI's `ansible` package (run.py installs it under .t
 """
 import argparse
 import os
-import resource
-import statistics
-import subprocess
-import sys
-import tempfile
 
-import yaml
-
-from common import BENCH, ROOT, VENV_BIN, ansible_env, write_results
+from common import ROOT, play_cpu, seconds_per_task, write_results
 
 KUBECONFIG = os.path.join(ROOT, '.localcloud', 'kubeconfig')
 NAMESPACE = 'default'
@@ -28,36 +21,8 @@ TASKS = {
 }
 
 
-def cpu_of_play(tasks):
-    """CPU seconds of one ansible-playbook run of these tasks (it and every process it started)."""
-    os.makedirs(BENCH, exist_ok=True)
-    with tempfile.NamedTemporaryFile('w', prefix='bench-k8s-', suffix='.yml', dir=BENCH, delete=False) as handle:
-        yaml.safe_dump([{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}], handle)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    try:
-        proc = subprocess.run([os.path.join(VENV_BIN, 'ansible-playbook'), '-i', 'localhost,', handle.name],
-                              env=ansible_env(), capture_output=True, text=True, check=False)
-    finally:
-        os.unlink(handle.name)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode:
-        sys.exit('benchmark playbook failed:\n%s' % proc.stdout[-4000:])
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def cpu_per_task(repeats, rounds):
-    for task in TASKS.values():
-        cpu_of_play([task])  # warm-up (AnsiballZ cache, page cache)
-    samples = dict((key, []) for key in TASKS)
-    for _round in range(rounds):
-        empty = cpu_of_play([{'ansible.builtin.meta': 'noop'}])
-        for key, task in TASKS.items():
-            samples[key].append(max(0.0, cpu_of_play([task] * repeats) - empty) / repeats)
-    return dict((key, statistics.median(values)) for key, values in samples.items())
-
-
 def measure(repeats=5, rounds=3):
-    cpu = cpu_per_task(repeats, rounds)
+    cpu = seconds_per_task(TASKS, repeats, rounds, measure=play_cpu)
     return {'cpu_seconds_per_task': cpu,
             'cpu_ratio_ours_vs_kubernetes_core': cpu['ours'] / cpu['kubernetes.core'] if cpu['kubernetes.core'] else None}
 

@@ -164,7 +164,7 @@ def kube_records(kube, bank, kinds, namespaces=None):
                                    meta.get('namespace'), phase, meta.get('labels'), _meta_time(pod)))
     if 'application' in kinds:
         wanted = set(namespaces or []) | set(key for kind, key in attempts if kind == 'application')
-        listed = kube.call('list namespaces', kube.core.list_namespace).get('items') or []
+        listed = kube.call('list namespaces', kube.api.list_namespace).get('items') or []
         for item in listed:
             meta = item.get('metadata') or {}
             if meta.get('name') not in wanted:

@@ -18,10 +18,7 @@ from __future__ import annotations
 import json
 import re
 
-try:
-    from urllib.parse import quote, urlencode
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    quote = urlencode = None
+from urllib.parse import quote, urlencode
 
 try:
     from kubernetes.client.rest import ApiException

@@ -327,7 +327,7 @@ class KubeClient:
             raise KubernetesError(describe_error(exc, what), status=exc.status, reason=reason)
         except _TRANSPORT_ERRORS as exc:
             raise KubernetesError(describe_error(exc, what))
-        return result if isinstance(result, dict) else self.client.sanitize_for_serialization(result)
+        return result  # a dict: every call goes through RestApi
 
     def _read(self, what, func, *args, **kwargs):
         try:

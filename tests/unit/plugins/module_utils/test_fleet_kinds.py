@@ -198,7 +198,7 @@ class Bank:
 class Kube:
     def __init__(self, pods, namespaces):
         self.pods, self.namespaces, self.calls = pods, namespaces, []
-        self.core = Obj(list_namespace=lambda: {'items': [
+        self.api = Obj(list_namespace=lambda: {'items': [
             {'metadata': {'name': n, 'uid': 'ns-' + n, 'labels': {'team': n}}, 'status': {'phase': 'Active'}}
             for n in namespaces]})
 
