@@ -216,6 +216,7 @@ options:
           timeout:
             description:
               - Seconds the command may run; a command still running then is a failed hook.
+              - Counted from when the command started; connecting to it is bounded by O(api_timeout).
             type: int
             default: 30
           on_error:

@@ -88,7 +88,9 @@ def run(kube, namespace, name, container, command, timeout, keep=KEEP):
     finally:
         websocket.setdefaulttimeout(previous)
     out, err = _Capped(keep), _Capped(keep)
-    deadline = started + timeout
+    # the hook's timeout is the command's run time; connecting was bounded by api_timeout above (under load,
+    # building the client and the handshake took 12 s of a 10 s hook timeout)
+    deadline = time.monotonic() + timeout
     try:
         while ws.is_open():
             remaining = deadline - time.monotonic()

@@ -24,6 +24,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV = '.venv'
 VENV_BIN = os.path.join(ROOT, VENV, 'bin')
+FILTER_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'filter_plugins')
 
 
 class PlaybookRun:
@@ -69,6 +70,14 @@ class _Output(threading.Thread):
 CALLBACK_PROBLEMS = ('Callback dispatch', "has no attribute 'splitlines'", 'Failure using method')
 
 
+def save_task(name, registered, path):
+    """A task writing the ``registered`` results as one JSON object to ``path`` (filter_plugins/result_file.py:
+    on the controller, no module run; ``base_env`` points Ansible at that filter)."""
+    content = "{{ {%s} | to_json | dp_test_write_file('%s') }}" % (
+        ', '.join("'%s': %s" % (name_, name_) for name_ in registered), path)
+    return {'name': name, 'ansible.builtin.debug': {'msg': content}}
+
+
 def venv_bin(venv=VENV):
     return os.path.join(ROOT, venv, 'bin')
 
@@ -87,6 +96,7 @@ def base_env(extra=None, venv=VENV):
         # Every run shows its diff through the default callback, as AWX's "Show Changes" does; ``finish`` fails
         # on any callback warning, so each module and state of every test is also a --diff rendering test.
         'ANSIBLE_DIFF_ALWAYS': '1',
+        'ANSIBLE_FILTER_PLUGINS': FILTER_PLUGINS,
     })
     for key in [k for k in env if k.startswith('OS_')]:
         del env[key]
@@ -101,10 +111,8 @@ def start_tasks(tasks, check=False, diff=False, env=None, workdir=None, venv=VEN
     out_path = os.path.join(workdir, 'result.json')
     tasks = [dict(task, ignore_errors=True) for task in tasks]
     names = [task['register'] for task in tasks]
-    content = '{{ {%s} | to_json }}' % ', '.join("'%s': %s" % (name, name) for name in names)
-    save = {'name': 'save result', 'ansible.builtin.copy': {'content': content, 'dest': out_path},
-            'check_mode': False, 'diff': False}
-    play = [{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks + [save]}]
+    play = [{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
+             'tasks': tasks + [save_task('save result', names, out_path)]}]
     playbook = os.path.join(workdir, 'play.yml')
     with open(playbook, 'w') as handle:
         yaml.safe_dump(play, handle)

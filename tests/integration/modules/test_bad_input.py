@@ -26,7 +26,7 @@ import yaml
 
 from bad_input_cases import CODES, MODULES, Context, cases_for
 from conftest import get_or_none, wait_status
-from playbook_runner import ROOT, VENV_BIN, base_env
+from playbook_runner import ROOT, VENV_BIN, base_env, save_task
 
 FREEZER = 'http://127.0.0.1:9090'
 MANILA_MV = '2.65'
@@ -55,9 +55,7 @@ def write_playbook(module, cases, workdir):
     out = os.path.join(workdir, 'results.json')
     tasks = [{'name': task_name(i, case), module: case.args, 'register': 'r%03d' % i, 'ignore_errors': True}
              for i, case in enumerate(cases)]
-    collect = '{{ {%s} | to_json }}' % ', '.join("'r%03d': r%03d" % (i, i) for i in range(len(cases)))
-    tasks.append({'name': 'save results', 'ansible.builtin.copy': {'content': collect, 'dest': out},
-                  'check_mode': False, 'diff': False})
+    tasks.append(save_task('save results', ['r%03d' % i for i in range(len(cases))], out))
     play = [{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}]
     path = os.path.join(workdir, 'play.yml')
     with open(path, 'w') as handle:

@@ -363,7 +363,7 @@ def test_no_scheduler_times_out_and_cleans_up(cloud_env, demo_conn, freezer, loc
         no_traceback(result)
         assert 'no freezer-scheduler picked it up within 6s' in result['msg'] and client_id in result['msg'], result
         assert 'the job and its actions were removed' in result['msg']
-        assert time.monotonic() - started < 60
+        assert time.monotonic() - started < 240  # a hang limit: module start-up alone took 42 s on a loaded CI
         assert_no_job_left(freezer, unique)
         assert not any(freezer.action_exists(a['action_id']) for a in result['job']['job_actions'])
         assert backups_named(demo_conn, volume.id, unique) == []

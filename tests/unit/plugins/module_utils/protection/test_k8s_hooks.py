@@ -1,5 +1,6 @@
 """The hook runner (protection/k8s/hooks.py) against a scripted exec, and kube_exec's reading of the exec stream."""
 import json
+import time
 
 import pytest
 
@@ -203,6 +204,22 @@ def test_kube_exec_stops_at_the_timeout(monkeypatch):
     ws = FakeWS([], closes=False)
     result = _run(monkeypatch, ws, timeout=0.2)
     assert result['timed_out'] and result['exit_code'] is None and ws.closed
+
+
+def test_kube_exec_timeout_counts_from_the_command_start_not_the_connection(monkeypatch):
+    # under load, building the client and the WebSocket handshake took longer than a hook's timeout (CI: 12.5 s of
+    # a 10 s timeout); connecting is bounded by api_timeout, the hook's timeout is the command's run time
+    from ansible_collections.dataprotection.openstack.plugins.module_utils import kube_exec
+    if not kube_exec.HAS_STREAM:
+        pytest.skip('kubernetes client not installed')
+    ws = FakeWS([(3, json.dumps(dict(status='Success')))])
+
+    def slow_connect(*args, **kwargs):
+        time.sleep(0.3)
+        return ws
+    monkeypatch.setattr(kube_exec, 'stream', slow_connect)
+    result = kube_exec.run(FakeKubeClient(), 'ns', 'p', 'app', ['x'], 0.2, keep=10)
+    assert not result['timed_out'] and result['exit_code'] == 0 and result['seconds'] >= 0.3
 
 
 # -- the pod driver's protect skeleton with hooks (fakes of test_k8s_pod) ----------------------------------------
