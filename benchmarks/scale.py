@@ -159,7 +159,7 @@ class Fleet:
     def snapshots(self, name):
         """Snapshots ``name``, or ``name-<timestamp>`` (protect_fleet.yml rotates: retain)."""
         return [s for s in self.admin.block_storage.snapshots(details=True, all_projects=True)
-                if s.name == name or s.name.startswith(name + '-')]
+                if s.name == name or (s.name or '').startswith(name + '-')]
 
     def check_and_clear(self, name, volume_ids):
         """Exactly one available snapshot ``name`` per selected volume, then none (deleted, waited for)."""
@@ -169,11 +169,16 @@ class Fleet:
             per_volume.setdefault(snap.volume_id, []).append(snap.status)
         wrong = [v for v in volume_ids if per_volume.get(v) != ['available']]
         extra = [v for v in per_volume if v not in volume_ids]
-        for start in range(0, len(snaps), CLEAR_CHUNK):
-            self._delete_and_wait(name, snaps[start:start + CLEAR_CHUNK])
+        self.clear(name, snaps)
         if wrong or extra:
             sys.exit('bench-scale: %s left %d volumes without exactly one available snapshot and %d extra'
                      % (name, len(wrong), len(extra)))
+
+    def clear(self, name, snaps=None):
+        """Delete the snapshots ``name`` (``snaps``, or all of them), CLEAR_CHUNK at a time, each batch waited for."""
+        snaps = self.snapshots(name) if snaps is None else snaps
+        for start in range(0, len(snaps), CLEAR_CHUNK):
+            self._delete_and_wait(name, snaps[start:start + CLEAR_CHUNK])
 
     def _delete_and_wait(self, name, snaps):
         bs = self.admin.block_storage
@@ -192,11 +197,7 @@ class Fleet:
 
     def remove_everything(self):
         bs = self.admin.block_storage
-        for snap in bs.snapshots(details=True, all_projects=True):
-            if snap.name.startswith('scale-'):
-                bs.delete_snapshot(snap.id, ignore_missing=True)
-        while any(s.name.startswith('scale-') for s in bs.snapshots(details=True, all_projects=True)):
-            time.sleep(1)
+        self.clear('scale')  # every way's snapshots: scale-<way>[-...]
         for volume in bs.volumes(details=True, all_projects=True):
             if TAG_KEY in (volume.metadata or {}):
                 bs.delete_volume(volume.id, ignore_missing=True)
